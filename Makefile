@@ -1,0 +1,110 @@
+# nn - a deep-learning toolkit in C.  See README.md.
+#
+#   make            libnn (lib/libnn.a) and the programs (bin/)
+#   make check      unit, golden and command-line tests; ends "N passed, M failed"
+#   make deps       install the Debian packages the build needs (apt-get)
+#   make install    PREFIX=/usr/local: programs, man pages, header, library, nn.pc
+#   make clean
+#
+# Variables: SANITIZE=1 (ASan+UBSan; the CUDA backend is left out), NVCC=
+# (empty: build without CUDA even where nvcc is found), CC, OPT, THREADS.
+
+PREFIX   ?= /usr/local
+CC       ?= cc
+OPT      ?= -O3 -march=native
+PKGS      = hdf5 libpng libjpeg openblas libcurl libarchive
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   += -std=gnu11 -g $(OPT) -fopenmp -Wall -Wextra -Ilib $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lgif -fopenmp -lm -lpthread
+
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+NVCC    :=
+endif
+
+# CUDA: compiled and linked wherever nvcc is found (PATH or /usr/local/cuda).
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+ifneq ($(NVCC),)
+CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+NVCCFLAGS  ?= -O3 -std=c++17 -Ilib -gencode arch=compute_80,code=sm_80 \
+              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+CUDA_OBJS   = $(patsubst kernels/%.cu,build/kernels/%.o,$(wildcard kernels/*.cu))
+CUDA_LIBDIR = $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/targets/x86_64-linux/lib))
+LDLIBS     += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudnn -lcublas -lcudart -lstdc++
+LIB_SRCS    = $(filter-out lib/cuda_none.c,$(wildcard lib/*.c))
+else
+CUDA_OBJS   =
+LIB_SRCS    = $(wildcard lib/*.c)
+endif
+
+LIB_OBJS  = $(patsubst lib/%.c,build/lib/%.o,$(LIB_SRCS)) $(CUDA_OBJS)
+PROGS     = $(patsubst cmd/%.c,bin/%,$(wildcard cmd/*.c))
+TESTS     = $(patsubst test/%.c,build/test/%,$(wildcard test/test_*.c))
+TEST_COMMON = $(filter-out $(wildcard test/test_*.c),$(wildcard test/*.c))
+
+all: lib/libnn.a $(PROGS)
+
+lib/libnn.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+build/lib/%.o: lib/%.c lib/nn.h $(wildcard lib/*_impl.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/kernels/%.o: kernels/%.cu lib/nn.h $(wildcard kernels/*.h)
+	@mkdir -p $(@D)
+	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
+
+bin/%: cmd/%.c lib/libnn.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libnn.a $(LDLIBS)
+
+build/test/%: test/%.c $(TEST_COMMON) test/test.h lib/libnn.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itest $(LDFLAGS) -o $@ $< $(TEST_COMMON) lib/libnn.a $(LDLIBS)
+
+check: all $(TESTS)
+	@sh test/run.sh $(TESTS)
+
+# Debian packages: the -dev libraries the build links, h5dump and h5py for
+# the format tests, and Fashion-MNIST for the demo and end-to-end tests.
+DEB_PKGS = build-essential pkg-config libhdf5-dev hdf5-tools libpng-dev \
+           libjpeg62-turbo-dev libopenblas-openmp-dev libcurl4-openssl-dev \
+           libarchive-dev libgif-dev python3 python3-h5py python3-numpy \
+           dataset-fashion-mnist
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done); \
+	if [ -z "$$missing" ]; then echo "deps: all installed"; exit 0; fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "deps: installing $$missing"; \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing
+
+nn.pc: Makefile
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: nn\nDescription: deep-learning toolkit in C\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lnn\nLibs.private: -lgif -fopenmp -lm -lpthread\nCflags: -I$${includedir}\n' \
+	  '$(PREFIX)' "$$(sed -n 's/^#define NN_VERSION "\(.*\)"/\1/p' lib/nn.h)" '$(PKGS)' > $@
+
+install: all nn.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7 \
+	  $(DESTDIR)$(PREFIX)/share/nn
+	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin)
+	install -m 644 lib/libnn.a $(DESTDIR)$(PREFIX)/lib
+	install -m 644 lib/nn.h $(DESTDIR)$(PREFIX)/include
+	install -m 644 nn.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	for s in 1 5 7; do for f in man/man$$s/*.$$s; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s; done; done; true
+	cp -r data/arch $(DESTDIR)$(PREFIX)/share/nn/
+
+demo:
+	@echo "make demo: not available yet: it needs nn-fetch-data, nn-train, nn-eval, nn-featmap and nn-vis, which are not built yet." >&2; exit 1
+
+clean:
+	rm -rf build bin lib/libnn.a nn.pc
+
+.PHONY: all check deps install demo clean
+.SECONDARY:

@@ -1,0 +1,20 @@
+// device.cu - CUDA device discovery for a build with nvcc.
+#include <cuda_runtime.h>
+
+extern "C" {
+#include "nn.h"
+}
+
+extern "C" int nn_cuda_built(void) { return 1; }
+
+// Without a GPU (or a driver) cudaGetDeviceCount fails: that is 0 GPUs,
+// so "--device auto" falls back to the CPU quietly.
+extern "C" int nn_cuda_device_count(void)
+{
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
