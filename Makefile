@@ -32,8 +32,10 @@ NVCCFLAGS  ?= -O3 -std=c++17 -Ilib -gencode arch=compute_80,code=sm_80 \
               -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 CUDA_OBJS   = $(patsubst kernels/%.cu,build/kernels/%.o,$(wildcard kernels/*.cu))
 CUDA_LIBDIR = $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/targets/x86_64-linux/lib))
-LDLIBS     += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudnn -lcublas -lcudart -lstdc++
+CUDA_LIBS   = -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudnn -lcublas -lcudart -lstdc++
+LDLIBS     += $(CUDA_LIBS)
 LIB_SRCS    = $(filter-out lib/cuda_none.c,$(wildcard lib/*.c))
+TEST_CFLAGS = -DNN_EXPECT_CUDA
 else
 CUDA_OBJS   =
 LIB_SRCS    = $(wildcard lib/*.c)
@@ -63,7 +65,7 @@ bin/%: cmd/%.c lib/libnn.a
 
 build/test/%: test/%.c $(TEST_COMMON) test/test.h lib/libnn.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itest $(LDFLAGS) -o $@ $< $(TEST_COMMON) lib/libnn.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itest $(LDFLAGS) -o $@ $< $(TEST_COMMON) lib/libnn.a $(LDLIBS)
 
 check: all $(TESTS)
 	@sh test/run.sh $(TESTS)
@@ -84,9 +86,9 @@ deps:
 	$$sudo apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing
 
-nn.pc: Makefile
-	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: nn\nDescription: deep-learning toolkit in C\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lnn\nLibs.private: -lgif -fopenmp -lm -lpthread\nCflags: -I$${includedir}\n' \
-	  '$(PREFIX)' "$$(sed -n 's/^#define NN_VERSION "\(.*\)"/\1/p' lib/nn.h)" '$(PKGS)' > $@
+nn.pc:
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: nn\nDescription: deep-learning toolkit in C\nVersion: %s\nRequires: %s\nLibs: -L$${libdir} -lnn %s -lgif -fopenmp -lm -lpthread\nCflags: -I$${includedir}\n' \
+	  '$(PREFIX)' "$$(sed -n 's/^#define NN_VERSION "\(.*\)"/\1/p' lib/nn.h)" '$(PKGS)' '$(CUDA_LIBS)' > $@
 
 install: all nn.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
@@ -106,5 +108,5 @@ demo:
 clean:
 	rm -rf build bin lib/libnn.a nn.pc
 
-.PHONY: all check deps install demo clean
+.PHONY: all check deps install demo clean nn.pc
 .SECONDARY:

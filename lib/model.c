@@ -136,6 +136,17 @@ nn_model *nn_model_from_arch_file(const char *path, int classes, nn_error *e)
     return m;
 }
 
+/* The pass a layer sees: the model's scratch, and no more threads than it
+ * was sized for (nn_set_threads may have raised the count since). */
+static nn_pass model_pass(const nn_model *m, const nn_pass *p)
+{
+    nn_pass pass = *p;
+    int t = nn_threads();
+    pass.work = m->work;
+    pass.threads = t < m->work_threads ? t : m->work_threads;
+    return pass;
+}
+
 static void free_activations(nn_model *m)
 {
     if (m->act)
@@ -213,6 +224,7 @@ int nn_model_reserve(nn_model *m, int n, nn_error *e)
     if (!m->dbuf[0] || !m->dbuf[1] || !m->work || !m->saved_block)
         goto oom;
     m->work_floats = work;
+    m->work_threads = nn_threads();
     char *s = m->saved_block;
     for (int i = 0; i < m->nlayers; i++) {
         nn_layer *l = &m->layers[i];
@@ -230,8 +242,7 @@ oom:
 const float *nn_model_forward_to(nn_model *m, const float *x, int n, int last,
                                  const nn_pass *p)
 {
-    nn_pass pass = *p;
-    pass.work = m->work;
+    nn_pass pass = model_pass(m, p);
     m->x = x;
     for (int i = 0; i <= last; i++) {
         nn_layer *l = &m->layers[i];
@@ -249,8 +260,7 @@ const float *nn_model_forward(nn_model *m, const float *x, int n,
 void nn_model_backward_from(nn_model *m, int from, const float *dlast,
                             float *dx, int n, const nn_pass *p)
 {
-    nn_pass pass = *p;
-    pass.work = m->work;
+    nn_pass pass = model_pass(m, p);
     const float *g = dlast;
     for (int i = from; i >= 0; i--) {
         nn_layer *l = &m->layers[i];

@@ -142,6 +142,8 @@ typedef struct nn_pass {
     uint64_t step;     /* ... and step, so masks are reproducible */
     int param_grads;   /* backward: 0 skips parameter gradients (input grads only) */
     float *work;       /* shared scratch of the model, work_floats(l, n) floats */
+    int threads;       /* set by the model: at most this many threads may
+                          use per-thread parts of work (sized at reserve) */
 } nn_pass;
 
 typedef struct nn_layer nn_layer;
@@ -264,6 +266,7 @@ typedef struct nn_model {
     float *dbuf[2];       /* backward ping-pong */
     float *work;
     size_t work_floats;
+    int work_threads;     /* nn_threads() when work was sized */
     void *saved_block;
 } nn_model;
 

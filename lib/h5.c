@@ -1,0 +1,1320 @@
+/* h5.c - HDF5 files: the model format (man 5 nn-model) and generic reads of
+ * datasets and attributes for tools and tests. The only file that includes
+ * hdf5.h.
+ *
+ * Model file layout (all little-endian; float32, int32, int64):
+ *   /                 attributes format="nn-model", version=1, architecture,
+ *                     input int[3] (C,H,W), classes, class_names (optional),
+ *                     loss, input_mean float[K], input_std float[K]
+ *                     (K = min(C,4)), channel_order "rgb"|"bgr"
+ *   /layers/NNN       one group per layer (NNN: index, 3 digits), attributes
+ *                     name and type, one float32 dataset per parameter
+ *   /optim            optional: attributes name, lr, momentum, wd, beta1,
+ *                     beta2, alpha, eps, step; /optim/NNN/PARAM/SLOT holds
+ *                     each state slot of each trainable parameter
+ * Saving writes a temporary file beside the target and renames it into
+ * place; "-" builds the file in memory and writes its image to stdout. */
+#include "nn.h"
+
+#include <hdf5.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FORMAT_NAME "nn-model"
+#define FORMAT_VERSION 1
+
+struct nn_h5 {
+    hid_t file;
+    char *name; /* for messages: the path, or "stdin" */
+};
+
+/* ---- HDF5 error handling ----------------------------------------------- */
+
+/* HDF5 prints its error stack by default; every entry point here turns that
+ * off and restores the caller's setting on the way out. */
+typedef struct quiet {
+    H5E_auto2_t func;
+    void *data;
+} quiet;
+
+static void quiet_begin(quiet *q)
+{
+    if (H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) < 0)
+        q->func = NULL, q->data = NULL;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void quiet_end(const quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
+
+typedef struct cause {
+    int err;        /* errno reported by the file driver, or 0 */
+    char desc[256]; /* the innermost message */
+} cause;
+
+static herr_t cause_walk(unsigned n, const H5E_error2_t *err, void *data)
+{
+    cause *c = data;
+    (void)n;
+    if (!err->desc)
+        return 0;
+    if (!c->desc[0])
+        snprintf(c->desc, sizeof c->desc, "%s", err->desc);
+    const char *s = strstr(err->desc, "errno = ");
+    if (s && !c->err)
+        c->err = atoi(s + 8);
+    return 0;
+}
+
+/* Why the last HDF5 call failed: the system's error when the file driver
+ * reported one (e.g. "No space left on device"), else HDF5's innermost
+ * message. Call it before any other HDF5 call clears the stack. */
+static void last_cause(char *buf, size_t size, int fallback_errno)
+{
+    cause c = {0, {0}};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, cause_walk, &c);
+    if (c.err > 0)
+        snprintf(buf, size, "%s", strerror(c.err));
+    else if (fallback_errno > 0)
+        snprintf(buf, size, "%s", strerror(fallback_errno));
+    else if (c.desc[0])
+        snprintf(buf, size, "%s", c.desc);
+    else
+        snprintf(buf, size, "HDF5 error");
+}
+
+/* A file access list: closing the file closes every object in it; file
+ * locking is used where the file system supports it. */
+static hid_t new_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return -1;
+    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+#if H5_VERSION_GE(1, 10, 7)
+    H5Pset_file_locking(fapl, 1, 1);
+#endif
+    return fapl;
+}
+
+/* A unique name for an in-memory file (the core driver tells open files
+ * apart by name). */
+static void image_name(char *buf, size_t size)
+{
+    static unsigned counter;
+    snprintf(buf, size, "nn-image-%ld-%u", (long)getpid(), counter++);
+}
+
+/* Variable-length UTF-8 string type (what h5py reads as str). */
+static hid_t vlen_string_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return -1;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* ---- writing ----------------------------------------------------------- */
+
+typedef struct writer {
+    const char *name; /* the target, for messages */
+    nn_error *e;
+    int failed;
+} writer;
+
+/* Records the first HDF5 failure as "NAME: write failed: CAUSE". */
+static int wfail(writer *w)
+{
+    if (!w->failed) {
+        char why[300];
+        last_cause(why, sizeof why, 0);
+        nn_fail(w->e, "%s: write failed: %s", w->name, why);
+        w->failed = 1;
+    }
+    return -1;
+}
+
+/* Attribute `name` of loc: n values (n == 0: a scalar) of memory type mtype
+ * stored as ftype. */
+static int put_attr(writer *w, hid_t loc, const char *name, hid_t ftype,
+                    hid_t mtype, hsize_t n, const void *data)
+{
+    hid_t space = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
+    hid_t a = space < 0 ? -1 : H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = a < 0 ? -1 : H5Awrite(a, mtype, data);
+    if (rc < 0)
+        wfail(w);
+    if (a >= 0)
+        H5Aclose(a);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+static int put_string(writer *w, hid_t loc, const char *name, const char *value)
+{
+    hid_t t = vlen_string_type();
+    if (t < 0)
+        return wfail(w);
+    int rc = put_attr(w, loc, name, t, t, 0, &value);
+    H5Tclose(t);
+    return rc;
+}
+
+static int put_strings(writer *w, hid_t loc, const char *name,
+                       char *const *values, size_t n)
+{
+    hid_t t = vlen_string_type();
+    if (t < 0)
+        return wfail(w);
+    int rc = put_attr(w, loc, name, t, t, n, values);
+    H5Tclose(t);
+    return rc;
+}
+
+static int put_int(writer *w, hid_t loc, const char *name, int v)
+{
+    return put_attr(w, loc, name, H5T_STD_I32LE, H5T_NATIVE_INT, 0, &v);
+}
+
+static int put_float(writer *w, hid_t loc, const char *name, float v)
+{
+    return put_attr(w, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, &v);
+}
+
+/* A float32 dataset of shape dims[ndims] holding data. */
+static int put_floats(writer *w, hid_t loc, const char *name, int ndims,
+                      const int *dims, const float *data)
+{
+    hsize_t hd[4];
+    for (int i = 0; i < ndims; i++)
+        hd[i] = (hsize_t)dims[i];
+    hid_t space = H5Screate_simple(ndims, hd, NULL);
+    hid_t d = space < 0 ? -1
+                        : H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT,
+                                     H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (rc < 0)
+        wfail(w);
+    if (d >= 0)
+        H5Dclose(d);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+static hid_t new_group(writer *w, hid_t loc, const char *name)
+{
+    hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        wfail(w);
+    return g;
+}
+
+static int has_trainable(const nn_layer *l)
+{
+    for (int j = 0; j < l->nparam; j++)
+        if (l->param[j].grad)
+            return 1;
+    return 0;
+}
+
+/* The optimizer group: hyper-parameters as attributes, and
+ * /optim/NNN/PARAM/SLOT for every state slot of every trainable parameter.
+ * Slot s of parameter p is o->state + s*o->nvalues + (p->value - m->values). */
+static int write_optim(writer *w, hid_t file, const nn_model *m, const nn_optim *o)
+{
+    hid_t g = new_group(w, file, "optim");
+    if (g < 0)
+        return -1;
+    long long step = o->step;
+    int rc = put_string(w, g, "name", nn_optim_name(o->kind)) < 0 ||
+                     put_float(w, g, "lr", o->lr) < 0 ||
+                     put_float(w, g, "momentum", o->momentum) < 0 ||
+                     put_float(w, g, "wd", o->wd) < 0 ||
+                     put_float(w, g, "beta1", o->beta1) < 0 ||
+                     put_float(w, g, "beta2", o->beta2) < 0 ||
+                     put_float(w, g, "alpha", o->alpha) < 0 ||
+                     put_float(w, g, "eps", o->eps) < 0 ||
+                     put_attr(w, g, "step", H5T_STD_I64LE, H5T_NATIVE_LLONG, 0, &step) < 0
+                 ? -1
+                 : 0;
+    for (int i = 0; rc == 0 && o->nslots > 0 && i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (!has_trainable(l))
+            continue;
+        char name[16];
+        snprintf(name, sizeof name, "%03d", i);
+        hid_t gl = new_group(w, g, name);
+        if (gl < 0) {
+            rc = -1;
+            break;
+        }
+        for (int j = 0; rc == 0 && j < l->nparam; j++) {
+            const nn_param *p = &l->param[j];
+            if (!p->grad)
+                continue;
+            hid_t gp = new_group(w, gl, p->name);
+            if (gp < 0) {
+                rc = -1;
+                break;
+            }
+            size_t off = (size_t)(p->value - m->values);
+            for (int s = 0; rc == 0 && s < o->nslots; s++)
+                rc = put_floats(w, gp, nn_optim_slot_name(o->kind, s), p->ndims, p->dims,
+                                o->state + (size_t)s * o->nvalues + off);
+            H5Gclose(gp);
+        }
+        H5Gclose(gl);
+    }
+    H5Gclose(g);
+    return rc;
+}
+
+/* Everything of the model (and o, when given) into an open file. */
+static int write_model(writer *w, hid_t file, const nn_model *m, const nn_optim *o)
+{
+    int in[3] = {m->input.c, m->input.h, m->input.w};
+    int k = m->input.c < 4 ? m->input.c : 4;
+    if (put_string(w, file, "format", FORMAT_NAME) < 0 ||
+        put_int(w, file, "version", FORMAT_VERSION) < 0 ||
+        put_string(w, file, "architecture", m->arch_text) < 0 ||
+        put_attr(w, file, "input", H5T_STD_I32LE, H5T_NATIVE_INT, 3, in) < 0 ||
+        put_int(w, file, "classes", m->classes) < 0)
+        return -1;
+    if (m->class_names) {
+        size_t n = 0;
+        while (m->class_names[n])
+            n++;
+        if (put_strings(w, file, "class_names", m->class_names, n) < 0)
+            return -1;
+    }
+    if (put_string(w, file, "loss", nn_loss_name(m->loss)) < 0 ||
+        put_attr(w, file, "input_mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)k, m->mean) < 0 ||
+        put_attr(w, file, "input_std", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)k, m->std) < 0 ||
+        put_string(w, file, "channel_order", m->bgr ? "bgr" : "rgb") < 0)
+        return -1;
+
+    hid_t layers = new_group(w, file, "layers");
+    if (layers < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        char name[16];
+        snprintf(name, sizeof name, "%03d", i);
+        hid_t g = new_group(w, layers, name);
+        if (g < 0) {
+            rc = -1;
+            break;
+        }
+        rc = put_string(w, g, "name", l->name) < 0 ||
+                     put_string(w, g, "type", l->type->keyword) < 0
+                 ? -1
+                 : 0;
+        for (int j = 0; rc == 0 && j < l->nparam; j++) {
+            const nn_param *p = &l->param[j];
+            rc = put_floats(w, g, p->name, p->ndims, p->dims, p->value);
+        }
+        H5Gclose(g);
+    }
+    H5Gclose(layers);
+    if (rc == 0 && o)
+        rc = write_optim(w, file, m, o);
+    return rc;
+}
+
+/* Checks what the writer relies on before anything is created. Sets
+ * *with_optim when o has state to save. */
+static int check_savable(const nn_model *m, const nn_optim *o, const char *name,
+                         int *with_optim, nn_error *e)
+{
+    *with_optim = 0;
+    if (!m->arch_text)
+        return nn_fail(e, "%s: the model has no architecture text", name);
+    if (m->class_names) {
+        size_t n = 0;
+        while (m->class_names[n])
+            n++;
+        if (n != (size_t)m->classes)
+            return nn_fail(e, "%s: the model has %d classes but %zu class names", name,
+                           m->classes, n);
+    }
+    if (!o)
+        return 0;
+    if (o->state && o->nvalues != m->nvalues)
+        return nn_fail(e, "%s: the optimizer state is for %zu values, the model has %zu",
+                       name, o->nvalues, m->nvalues);
+    /* set up for this model: state, or a state-less optimizer such as sgd */
+    *with_optim = o->nvalues == m->nvalues && (o->state || o->nslots == 0);
+    return 0;
+}
+
+/* The file is built in memory by the core driver and written out by us:
+ * HDF5 then never meets an I/O error (after a failed write it cannot close
+ * a file cleanly, and crashes at exit), and a failure is the system's own
+ * errno. The driver's buffer is taken over when the file closes, so the
+ * image exists once in memory. */
+typedef struct image {
+    void *buf;     /* the driver's buffer, ours once the file is closed */
+    size_t failed; /* bytes of an allocation that failed, or 0 */
+} image;
+
+static void *image_malloc(size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    image *im = udata;
+    void *p = malloc(size ? size : 1);
+    (void)op;
+    if (!p)
+        im->failed = size;
+    return p;
+}
+
+static void *image_memcpy(void *dst, const void *src, size_t size,
+                          H5FD_file_image_op_t op, void *udata)
+{
+    (void)op;
+    (void)udata;
+    return memcpy(dst, src, size);
+}
+
+static void *image_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata)
+{
+    image *im = udata;
+    void *p = realloc(ptr, size ? size : 1);
+    (void)op;
+    if (!p)
+        im->failed = size;
+    return p;
+}
+
+static herr_t image_free(void *ptr, H5FD_file_image_op_t op, void *udata)
+{
+    image *im = udata;
+    if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && !im->buf)
+        im->buf = ptr; /* the finished file: keep it */
+    else
+        free(ptr);
+    return 0;
+}
+
+static void *image_udata_copy(void *udata) { return udata; }
+static herr_t image_udata_free(void *udata)
+{
+    (void)udata;
+    return 0;
+}
+
+/* Bytes the file will take, about: the tensors plus room for metadata. The
+ * driver grows its buffer in steps of this size, so usually once. */
+static size_t image_estimate(const nn_model *m, const nn_optim *o)
+{
+    size_t bytes = (size_t)1 << 20;
+    for (int i = 0; i < m->nlayers; i++) {
+        bytes += 8192;
+        for (int j = 0; j < m->layers[i].nparam; j++) {
+            const nn_param *p = &m->layers[i].param[j];
+            int copies = 1 + (o && p->grad ? o->nslots : 0);
+            bytes += (size_t)copies * (p->size * sizeof(float) + 2048);
+        }
+    }
+    bytes += 2 * strlen(m->arch_text);
+    for (char **c = m->class_names; c && *c; c++)
+        bytes += strlen(*c) + 64;
+    size_t mib = (size_t)1 << 20;
+    return (bytes + mib - 1) / mib * mib;
+}
+
+/* The whole file in memory: *buf (malloc'd) holds *size bytes. */
+static int build_image(const nn_model *m, const nn_optim *o, const char *name,
+                       void **buf, size_t *size, nn_error *e)
+{
+    writer w = {name, e, 0};
+    image im = {NULL, 0};
+    H5FD_file_image_callbacks_t cb = {image_malloc,     image_memcpy,     image_realloc,
+                                      image_free,       image_udata_copy, image_udata_free,
+                                      &im};
+    char iname[64];
+    image_name(iname, sizeof iname);
+    *buf = NULL;
+    *size = 0;
+    hid_t fapl = new_fapl(), file = -1;
+    if (fapl < 0 || H5Pset_fapl_core(fapl, image_estimate(m, o), 0) < 0 ||
+        H5Pset_file_image_callbacks(fapl, &cb) < 0 ||
+        (file = H5Fcreate(iname, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
+        wfail(&w);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    ssize_t n = -1;
+    if (file >= 0 && write_model(&w, file, m, o) == 0 &&
+        (H5Fflush(file, H5F_SCOPE_LOCAL) < 0 || (n = H5Fget_file_image(file, NULL, 0)) < 0))
+        wfail(&w);
+    if (file >= 0 && H5Fclose(file) < 0)
+        wfail(&w);
+    if (im.failed) /* the likely cause of any failure above */
+        nn_fail(e, "%s: out of memory for the file image (%zu bytes)", name, im.failed);
+    if (w.failed || im.failed || !im.buf || n < 0) {
+        if (!w.failed && !im.failed)
+            nn_fail(e, "%s: write failed: the HDF5 library kept no file image", name);
+        free(im.buf);
+        return -1;
+    }
+    *buf = im.buf;
+    *size = (size_t)n;
+    return 0;
+}
+
+/* write(2) until done or an error (errno set). */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The directory part of path ("." when it has none), synced so that a
+ * rename in it survives a crash (best effort). */
+static void sync_dir(const char *path)
+{
+    char *dir = strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash == dir && dir)
+        slash[1] = 0; /* "/model.h5": the root */
+    else if (slash)
+        *slash = 0;
+    int fd = dir ? open(slash ? dir : ".", O_RDONLY | O_DIRECTORY) : -1;
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/* Writes buf to path through a temporary beside it: path.tmp.XXXXXX is
+ * written, synced, closed and renamed into place, or removed. */
+static int write_file(const char *path, const void *buf, size_t size, nn_error *e)
+{
+    size_t len = strlen(path);
+    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
+    if (!tmp)
+        return nn_fail(e, "%s: out of memory", path);
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        nn_fail(e, "%s: cannot create: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    /* mkstemp makes the file 0600; give it the mode a plain create would */
+    mode_t mask = umask(0);
+    umask(mask);
+    int rc = 0;
+    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, buf, size) < 0 || fsync(fd) < 0)
+        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
+    if (close(fd) < 0 && rc == 0)
+        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = nn_fail(e, "%s: cannot replace it: %s", path, strerror(errno));
+    if (rc < 0)
+        unlink(tmp);
+    else
+        sync_dir(path);
+    free(tmp);
+    return rc;
+}
+
+int nn_model_save(const nn_model *m, const nn_optim *o, const char *path,
+                  nn_error *e)
+{
+    int to_stdout = strcmp(path, "-") == 0, with_optim;
+    const char *name = to_stdout ? "stdout" : path;
+    if (check_savable(m, o, name, &with_optim, e) < 0)
+        return -1;
+    void *buf;
+    size_t size;
+    quiet q;
+    quiet_begin(&q);
+    int rc = build_image(m, with_optim ? o : NULL, name, &buf, &size, e);
+    quiet_end(&q);
+    if (rc < 0)
+        return -1;
+    if (!to_stdout) {
+        rc = write_file(path, buf, size, e);
+    } else {
+        errno = 0;
+        if (fwrite(buf, 1, size, stdout) != size || fflush(stdout) != 0)
+            rc = nn_fail(e, "stdout: write failed: %s", strerror(errno ? errno : EIO));
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- generic reading --------------------------------------------------- */
+
+static char *read_all(FILE *f, size_t *size)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *b = realloc(buf, cap *= 2);
+        if (!b)
+            free(buf);
+        buf = b;
+    }
+    if (buf && ferror(f)) {
+        free(buf);
+        buf = NULL;
+    }
+    *size = n;
+    return buf;
+}
+
+static nn_h5 *open_quiet(const char *path, nn_error *e)
+{
+    nn_h5 *f = calloc(1, sizeof *f);
+    int is_stdin = strcmp(path, "-") == 0;
+    if (!f || !(f->name = strdup(is_stdin ? "stdin" : path))) {
+        free(f);
+        nn_fail(e, "%s: out of memory", path);
+        return NULL;
+    }
+    f->file = -1;
+    hid_t fapl = new_fapl();
+    if (fapl < 0) {
+        nn_fail(e, "%s: cannot set up HDF5", f->name);
+        goto fail;
+    }
+    if (is_stdin) {
+        size_t size;
+        char *buf = read_all(stdin, &size);
+        if (!buf) {
+            nn_fail(e, "stdin: cannot read: %s", strerror(errno ? errno : EIO));
+            H5Pclose(fapl);
+            goto fail;
+        }
+        char name[64];
+        image_name(name, sizeof name);
+        if (size > 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
+            H5Pset_file_image(fapl, buf, size) >= 0) {
+            free(buf);
+            buf = NULL;
+            f->file = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+        }
+        free(buf);
+    } else {
+        struct stat st;
+        int fd = open(path, O_RDONLY);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            nn_fail(e, "%s: cannot open: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            H5Pclose(fapl);
+            goto fail;
+        }
+        close(fd);
+        if (S_ISDIR(st.st_mode)) {
+            nn_fail(e, "%s: is a directory, not an HDF5 file", path);
+            H5Pclose(fapl);
+            goto fail;
+        }
+        if (H5Pset_fapl_sec2(fapl) >= 0)
+            f->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    }
+    H5Pclose(fapl);
+    if (f->file < 0) {
+        nn_fail(e, "%s: not a readable HDF5 file", f->name);
+        goto fail;
+    }
+    return f;
+fail:
+    free(f->name);
+    free(f);
+    return NULL;
+}
+
+nn_h5 *nn_h5_open(const char *path, nn_error *e)
+{
+    quiet q;
+    quiet_begin(&q);
+    nn_h5 *f = open_quiet(path, e);
+    quiet_end(&q);
+    return f;
+}
+
+void nn_h5_close(nn_h5 *f)
+{
+    if (!f)
+        return;
+    quiet q;
+    quiet_begin(&q);
+    if (f->file >= 0)
+        H5Fclose(f->file);
+    quiet_end(&q);
+    free(f->name);
+    free(f);
+}
+
+/* 1 when every link along path exists ("/" always does). */
+static int exists_quiet(nn_h5 *f, const char *path)
+{
+    size_t len = strlen(path);
+    char *p = len ? malloc(len + 1) : NULL;
+    if (!p)
+        return 0;
+    memcpy(p, path, len + 1);
+    int ok = 1;
+    for (size_t i = 1; ok && i <= len; i++) {
+        if (p[i] != '/' && p[i] != 0)
+            continue;
+        if (i > 0 && p[i - 1] == '/')
+            continue; /* "//" or a trailing "/" */
+        char c = p[i];
+        p[i] = 0;
+        ok = H5Lexists(f->file, p, H5P_DEFAULT) > 0;
+        p[i] = c;
+    }
+    free(p);
+    return ok;
+}
+
+int nn_h5_exists(nn_h5 *f, const char *path)
+{
+    quiet q;
+    quiet_begin(&q);
+    int ok = exists_quiet(f, path);
+    quiet_end(&q);
+    return ok;
+}
+
+static int is_numeric(hid_t type)
+{
+    H5T_class_t c = H5Tget_class(type);
+    return c == H5T_INTEGER || c == H5T_FLOAT;
+}
+
+static int read_floats_quiet(nn_h5 *f, const char *path, float **data, int *ndims,
+                             int dims[8], nn_error *e)
+{
+    *data = NULL;
+    if (!exists_quiet(f, path))
+        return nn_fail(e, "%s: no dataset %s", f->name, path);
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0)
+        return nn_fail(e, "%s: %s is not a dataset", f->name, path);
+    int rc = -1;
+    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
+    int nd = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    hsize_t hd[H5S_MAX_RANK];
+    if (type < 0 || nd < 0 || H5Sget_simple_extent_dims(space, hd, NULL) < 0) {
+        nn_fail(e, "%s: cannot read %s", f->name, path);
+        goto done;
+    }
+    if (!is_numeric(type)) {
+        nn_fail(e, "%s: %s is not numeric", f->name, path);
+        goto done;
+    }
+    if (nd > 8) {
+        nn_fail(e, "%s: %s has %d dimensions (at most 8 are read)", f->name, path, nd);
+        goto done;
+    }
+    size_t n = 1;
+    for (int i = 0; i < nd; i++) {
+        if (hd[i] > 0x7fffffff) {
+            nn_fail(e, "%s: %s is too large", f->name, path);
+            goto done;
+        }
+        dims[i] = (int)hd[i];
+        n *= (size_t)hd[i];
+    }
+    *ndims = nd;
+    if (!(*data = malloc(n ? n * sizeof(float) : 1))) {
+        nn_fail(e, "%s: out of memory for %s (%zu values)", f->name, path, n);
+        goto done;
+    }
+    if (n && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
+        char why[300];
+        last_cause(why, sizeof why, 0);
+        nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
+        free(*data);
+        *data = NULL;
+        goto done;
+    }
+    rc = 0;
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    H5Dclose(d);
+    return rc;
+}
+
+int nn_h5_read_floats(nn_h5 *f, const char *path, float **data, int *ndims,
+                      int dims[8], nn_error *e)
+{
+    quiet q;
+    quiet_begin(&q);
+    int rc = read_floats_quiet(f, path, data, ndims, dims, e);
+    quiet_end(&q);
+    return rc;
+}
+
+/* Opens attribute name of obj, with messages naming both. */
+static hid_t open_attr(nn_h5 *f, const char *obj, const char *name, nn_error *e)
+{
+    if (!exists_quiet(f, obj)) {
+        nn_fail(e, "%s: no object %s", f->name, obj);
+        return -1;
+    }
+    if (H5Aexists_by_name(f->file, obj, name, H5P_DEFAULT) <= 0) {
+        nn_fail(e, "%s: %s has no attribute '%s'", f->name, obj, name);
+        return -1;
+    }
+    hid_t a = H5Aopen_by_name(f->file, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0)
+        nn_fail(e, "%s: cannot open attribute '%s' of %s", f->name, name, obj);
+    return a;
+}
+
+/* The strings of a string attribute (fixed or variable length, any shape):
+ * *out gets a NULL-terminated malloc'd array of *n strings. */
+static int read_attr_strings(nn_h5 *f, const char *obj, const char *name,
+                             char ***out, size_t *n, nn_error *e)
+{
+    *out = NULL;
+    *n = 0;
+    hid_t a = open_attr(f, obj, name, e);
+    if (a < 0)
+        return -1;
+    int rc = -1;
+    hid_t ftype = H5Aget_type(a), space = H5Aget_space(a), mtype = -1;
+    hssize_t np = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    char **v = NULL, *fixed = NULL;
+    if (ftype < 0 || np < 0)
+        goto unreadable;
+    if (H5Tget_class(ftype) != H5T_STRING) {
+        nn_fail(e, "%s: attribute '%s' of %s is not a string", f->name, name, obj);
+        goto done;
+    }
+    if (!(v = calloc((size_t)np + 1, sizeof *v)))
+        goto oom;
+    htri_t vlen = H5Tis_variable_str(ftype);
+    if (vlen < 0 || (mtype = H5Tcopy(H5T_C_S1)) < 0 ||
+        H5Tset_cset(mtype, H5Tget_cset(ftype)) < 0)
+        goto unreadable;
+    if (vlen) {
+        if (H5Tset_size(mtype, H5T_VARIABLE) < 0 || H5Aread(a, mtype, v) < 0)
+            goto unreadable;
+        /* copy into malloc'd strings and give HDF5 its own back */
+        int bad = 0;
+        for (hssize_t i = 0; i < np; i++) {
+            char *s = v[i];
+            v[i] = strdup(s ? s : "");
+            bad |= v[i] == NULL;
+            if (s)
+                H5free_memory(s);
+        }
+        if (bad)
+            goto oom;
+    } else {
+        size_t size = H5Tget_size(ftype) + 1;
+        if (H5Tset_size(mtype, size) < 0 || H5Tset_strpad(mtype, H5T_STR_NULLTERM) < 0)
+            goto unreadable;
+        if (!(fixed = calloc((size_t)np ? (size_t)np : 1, size)))
+            goto oom;
+        if (np && H5Aread(a, mtype, fixed) < 0)
+            goto unreadable;
+        for (hssize_t i = 0; i < np; i++) {
+            char *s = fixed + (size_t)i * size;
+            s[size - 1] = 0;
+            if (!(v[i] = strdup(s)))
+                goto oom;
+        }
+    }
+    *out = v;
+    *n = (size_t)np;
+    v = NULL;
+    rc = 0;
+    goto done;
+oom:
+    nn_fail(e, "%s: out of memory reading attribute '%s' of %s", f->name, name, obj);
+    goto done;
+unreadable:
+    nn_fail(e, "%s: cannot read attribute '%s' of %s", f->name, name, obj);
+done:
+    nn_strv_free(v);
+    free(fixed);
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    if (space >= 0)
+        H5Sclose(space);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    H5Aclose(a);
+    return rc;
+}
+
+static int read_attr_string_quiet(nn_h5 *f, const char *obj, const char *name,
+                                  char **out, nn_error *e)
+{
+    char **v;
+    size_t n;
+    *out = NULL;
+    if (read_attr_strings(f, obj, name, &v, &n, e) < 0)
+        return -1;
+    if (n != 1) {
+        nn_strv_free(v);
+        return nn_fail(e, "%s: attribute '%s' of %s holds %zu strings, expected one",
+                       f->name, name, obj, n);
+    }
+    *out = v[0];
+    free(v);
+    return 0;
+}
+
+int nn_h5_read_attr_string(nn_h5 *f, const char *obj, const char *name,
+                           char **out, nn_error *e)
+{
+    quiet q;
+    quiet_begin(&q);
+    int rc = read_attr_string_quiet(f, obj, name, out, e);
+    quiet_end(&q);
+    return rc;
+}
+
+/* The values of a numeric attribute converted to mtype (elements of
+ * `size` bytes); *out is malloc'd with *n elements. */
+static int read_attr_numbers(nn_h5 *f, const char *obj, const char *name,
+                             hid_t mtype, size_t size, void **out, size_t *n,
+                             nn_error *e)
+{
+    *out = NULL;
+    *n = 0;
+    hid_t a = open_attr(f, obj, name, e);
+    if (a < 0)
+        return -1;
+    int rc = -1;
+    hid_t ftype = H5Aget_type(a), space = H5Aget_space(a);
+    hssize_t np = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+    void *buf = NULL;
+    if (ftype < 0 || np < 0) {
+        nn_fail(e, "%s: cannot read attribute '%s' of %s", f->name, name, obj);
+    } else if (!is_numeric(ftype)) {
+        nn_fail(e, "%s: attribute '%s' of %s is not a number", f->name, name, obj);
+    } else if (!(buf = malloc(np ? (size_t)np * size : 1))) {
+        nn_fail(e, "%s: out of memory reading attribute '%s' of %s", f->name, name, obj);
+    } else if (np && H5Aread(a, mtype, buf) < 0) {
+        nn_fail(e, "%s: cannot read attribute '%s' of %s", f->name, name, obj);
+    } else {
+        *out = buf;
+        *n = (size_t)np;
+        buf = NULL;
+        rc = 0;
+    }
+    free(buf);
+    if (space >= 0)
+        H5Sclose(space);
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    H5Aclose(a);
+    return rc;
+}
+
+/* Exactly `want` values of a numeric attribute into out. */
+static int read_attr_fixed(nn_h5 *f, const char *obj, const char *name, hid_t mtype,
+                           size_t size, size_t want, void *out, nn_error *e)
+{
+    void *buf;
+    size_t n;
+    if (read_attr_numbers(f, obj, name, mtype, size, &buf, &n, e) < 0)
+        return -1;
+    if (n != want) {
+        free(buf);
+        return nn_fail(e, "%s: attribute '%s' of %s has %zu values, expected %zu", f->name,
+                       name, obj, n, want);
+    }
+    memcpy(out, buf, want * size);
+    free(buf);
+    return 0;
+}
+
+int nn_h5_read_attr_double(nn_h5 *f, const char *obj, const char *name,
+                           double *out, nn_error *e)
+{
+    quiet q;
+    quiet_begin(&q);
+    int rc = read_attr_fixed(f, obj, name, H5T_NATIVE_DOUBLE, sizeof(double), 1, out, e);
+    quiet_end(&q);
+    return rc;
+}
+
+typedef struct name_list {
+    char **v;
+    size_t n, cap;
+    int oom;
+} name_list;
+
+static herr_t list_add(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    name_list *l = data;
+    (void)g;
+    (void)info;
+    if (l->n + 1 >= l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = 1;
+            return -1;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(name))) {
+        l->oom = 1;
+        return -1;
+    }
+    l->v[++l->n] = NULL;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char **list_quiet(nn_h5 *f, const char *group, nn_error *e)
+{
+    if (!exists_quiet(f, group)) {
+        nn_fail(e, "%s: no group %s", f->name, group);
+        return NULL;
+    }
+    hid_t g = H5Gopen2(f->file, group, H5P_DEFAULT);
+    if (g < 0) {
+        nn_fail(e, "%s: %s is not a group", f->name, group);
+        return NULL;
+    }
+    name_list l = {calloc(1, sizeof(char *)), 0, 1, 0};
+    herr_t rc = l.v ? H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, list_add, &l) : -1;
+    H5Gclose(g);
+    if (!l.v || rc < 0) {
+        if (!l.v || l.oom)
+            nn_fail(e, "%s: out of memory listing %s", f->name, group);
+        else
+            nn_fail(e, "%s: cannot list %s", f->name, group);
+        nn_strv_free(l.v);
+        return NULL;
+    }
+    qsort(l.v, l.n, sizeof *l.v, cmp_str);
+    return l.v;
+}
+
+char **nn_h5_list(nn_h5 *f, const char *group, nn_error *e)
+{
+    quiet q;
+    quiet_begin(&q);
+    char **v = list_quiet(f, group, e);
+    quiet_end(&q);
+    return v;
+}
+
+/* ---- loading a model --------------------------------------------------- */
+
+static void format_dims(char *buf, size_t size, int ndims, const int *dims)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < ndims && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%d", i ? "," : "", dims[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
+/* Reads dataset path into dst, which the architecture says has shape
+ * dims[ndims]. */
+static int read_tensor(nn_h5 *f, const char *path, int ndims, const int *dims,
+                       float *dst, nn_error *e)
+{
+    if (!exists_quiet(f, path))
+        return nn_fail(e, "%s: no dataset %s", f->name, path);
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0)
+        return nn_fail(e, "%s: %s is not a dataset", f->name, path);
+    int rc = -1;
+    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
+    int nd = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    hsize_t hd[H5S_MAX_RANK];
+    if (type < 0 || nd < 0 || H5Sget_simple_extent_dims(space, hd, NULL) < 0) {
+        nn_fail(e, "%s: cannot read %s", f->name, path);
+        goto done;
+    }
+    if (!is_numeric(type)) {
+        nn_fail(e, "%s: %s is not numeric", f->name, path);
+        goto done;
+    }
+    int same = nd == ndims;
+    for (int i = 0; same && i < nd; i++)
+        same = hd[i] == (hsize_t)dims[i];
+    if (!same) {
+        char have[128], need[128];
+        size_t n = (size_t)snprintf(have, sizeof have, "[");
+        for (int i = 0; i < nd && n < sizeof have; i++)
+            n += (size_t)snprintf(have + n, sizeof have - n, "%s%llu", i ? "," : "",
+                                  (unsigned long long)hd[i]);
+        if (n < sizeof have)
+            snprintf(have + n, sizeof have - n, "]");
+        format_dims(need, sizeof need, ndims, dims);
+        nn_fail(e, "%s: %s has shape %s, the architecture needs %s", f->name, path, have,
+                need);
+        goto done;
+    }
+    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+        char why[300];
+        last_cause(why, sizeof why, 0);
+        nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
+        goto done;
+    }
+    rc = 0;
+done:
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    H5Dclose(d);
+    return rc;
+}
+
+static int read_attr_int(nn_h5 *f, const char *obj, const char *name, int *out,
+                         nn_error *e)
+{
+    return read_attr_fixed(f, obj, name, H5T_NATIVE_INT, sizeof(int), 1, out, e);
+}
+
+static int read_attr_float(nn_h5 *f, const char *obj, const char *name, float *out,
+                           nn_error *e)
+{
+    return read_attr_fixed(f, obj, name, H5T_NATIVE_FLOAT, sizeof(float), 1, out, e);
+}
+
+/* The optimizer of /optim into o: kind and hyper-parameters, state set up
+ * for m, then every slot of every trainable parameter. */
+static int load_optim(nn_h5 *f, const nn_model *m, nn_optim *o, nn_error *e)
+{
+    char *name = NULL;
+    if (read_attr_string_quiet(f, "/optim", "name", &name, e) < 0)
+        return -1;
+    int rc = nn_optim_parse(o, name, e);
+    if (rc < 0) {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        nn_fail(e, "%s: /optim: %s", f->name, why);
+    }
+    free(name);
+    if (rc < 0)
+        return -1;
+    float lr, momentum, wd, beta1, beta2, alpha, eps;
+    long long step;
+    if (read_attr_float(f, "/optim", "lr", &lr, e) < 0 ||
+        read_attr_float(f, "/optim", "momentum", &momentum, e) < 0 ||
+        read_attr_float(f, "/optim", "wd", &wd, e) < 0 ||
+        read_attr_float(f, "/optim", "beta1", &beta1, e) < 0 ||
+        read_attr_float(f, "/optim", "beta2", &beta2, e) < 0 ||
+        read_attr_float(f, "/optim", "alpha", &alpha, e) < 0 ||
+        read_attr_float(f, "/optim", "eps", &eps, e) < 0 ||
+        read_attr_fixed(f, "/optim", "step", H5T_NATIVE_LLONG, sizeof step, 1, &step, e) < 0)
+        return -1;
+    if (step < 0)
+        return nn_fail(e, "%s: /optim: step is %lld", f->name, step);
+    if (nn_optim_setup(o, m, e) < 0)
+        return -1;
+    o->lr = lr, o->momentum = momentum, o->wd = wd;
+    o->beta1 = beta1, o->beta2 = beta2, o->alpha = alpha, o->eps = eps;
+    o->step = (long)step;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        for (int j = 0; j < l->nparam; j++) {
+            const nn_param *p = &l->param[j];
+            if (!p->grad)
+                continue;
+            size_t off = (size_t)(p->value - m->values);
+            for (int s = 0; s < o->nslots; s++) {
+                char path[128];
+                snprintf(path, sizeof path, "/optim/%03d/%s/%s", i, p->name,
+                         nn_optim_slot_name(o->kind, s));
+                if (read_tensor(f, path, p->ndims, p->dims,
+                                o->state + (size_t)s * o->nvalues + off, e) < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Root attributes other than the architecture: input, class names, loss,
+ * normalisation. */
+static int load_root(nn_h5 *f, nn_model *m, nn_error *e)
+{
+    int in[3];
+    if (read_attr_fixed(f, "/", "input", H5T_NATIVE_INT, sizeof(int), 3, in, e) < 0)
+        return -1;
+    if (in[0] != m->input.c || in[1] != m->input.h || in[2] != m->input.w)
+        return nn_fail(e, "%s: attribute 'input' says %dx%dx%d, the architecture says %dx%dx%d",
+                       f->name, in[0], in[1], in[2], m->input.c, m->input.h, m->input.w);
+
+    char *text = NULL;
+    if (read_attr_string_quiet(f, "/", "loss", &text, e) < 0)
+        return -1;
+    int rc = nn_loss_parse(&m->loss, text, e);
+    if (rc < 0) {
+        char why[sizeof e->msg];
+        snprintf(why, sizeof why, "%s", e->msg);
+        nn_fail(e, "%s: %s", f->name, why);
+    }
+    free(text);
+    if (rc < 0)
+        return -1;
+
+    if (H5Aexists_by_name(f->file, "/", "class_names", H5P_DEFAULT) > 0) {
+        size_t n;
+        if (read_attr_strings(f, "/", "class_names", &m->class_names, &n, e) < 0)
+            return -1;
+        if (n != (size_t)m->classes)
+            return nn_fail(e, "%s: %zu class names for %d classes", f->name, n, m->classes);
+    }
+
+    size_t k = m->input.c < 4 ? (size_t)m->input.c : 4;
+    if (read_attr_fixed(f, "/", "input_mean", H5T_NATIVE_FLOAT, sizeof(float), k, m->mean, e) < 0 ||
+        read_attr_fixed(f, "/", "input_std", H5T_NATIVE_FLOAT, sizeof(float), k, m->std, e) < 0)
+        return -1;
+    if (read_attr_string_quiet(f, "/", "channel_order", &text, e) < 0)
+        return -1;
+    if (strcmp(text, "rgb") != 0 && strcmp(text, "bgr") != 0) {
+        nn_fail(e, "%s: channel_order is '%s', expected rgb or bgr", f->name, text);
+        free(text);
+        return -1;
+    }
+    m->bgr = strcmp(text, "bgr") == 0;
+    free(text);
+    return 0;
+}
+
+/* Every layer's group and parameters. */
+static int load_layers(nn_h5 *f, nn_model *m, nn_error *e)
+{
+    char **names = list_quiet(f, "/layers", e);
+    if (!names)
+        return -1;
+    size_t n = 0;
+    while (names[n])
+        n++;
+    nn_strv_free(names);
+    if (n != (size_t)m->nlayers)
+        return nn_fail(e, "%s: /layers has %zu groups, the architecture has %d layers",
+                       f->name, n, m->nlayers);
+    for (int i = 0; i < m->nlayers; i++) {
+        nn_layer *l = &m->layers[i];
+        char group[32], path[128], *type = NULL;
+        snprintf(group, sizeof group, "/layers/%03d", i);
+        if (read_attr_string_quiet(f, group, "type", &type, e) < 0)
+            return -1;
+        int same = strcmp(type, l->type->keyword) == 0;
+        if (!same)
+            nn_fail(e, "%s: %s is a '%s' layer, the architecture has '%s'", f->name, group,
+                    type, l->type->keyword);
+        free(type);
+        if (!same)
+            return -1;
+        for (int j = 0; j < l->nparam; j++) {
+            nn_param *p = &l->param[j];
+            snprintf(path, sizeof path, "%s/%s", group, p->name);
+            if (read_tensor(f, path, p->ndims, p->dims, p->value, e) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static nn_model *load_quiet(nn_h5 *f, nn_optim *o, nn_error *e)
+{
+    char *text = NULL;
+    int version, classes;
+    if (H5Aexists_by_name(f->file, "/", "format", H5P_DEFAULT) <= 0) {
+        nn_fail(e, "%s: not an nn model (no 'format' attribute)", f->name);
+        return NULL;
+    }
+    if (read_attr_string_quiet(f, "/", "format", &text, e) < 0)
+        return NULL;
+    if (strcmp(text, FORMAT_NAME) != 0) {
+        nn_fail(e, "%s: not an nn model (its format is '%s')", f->name, text);
+        free(text);
+        return NULL;
+    }
+    free(text);
+    if (read_attr_int(f, "/", "version", &version, e) < 0)
+        return NULL;
+    if (version != FORMAT_VERSION) {
+        nn_fail(e, "%s: nn-model version %d; this program reads version %d", f->name,
+                version, FORMAT_VERSION);
+        return NULL;
+    }
+    if (read_attr_int(f, "/", "classes", &classes, e) < 0 ||
+        read_attr_string_quiet(f, "/", "architecture", &text, e) < 0)
+        return NULL;
+    if (classes < 0) {
+        nn_fail(e, "%s: classes is %d", f->name, classes);
+        free(text);
+        return NULL;
+    }
+    nn_model *m = nn_model_from_arch(text, f->name, classes, e);
+    free(text);
+    if (!m)
+        return NULL;
+    if (load_root(f, m, e) < 0 || load_layers(f, m, e) < 0)
+        goto fail;
+    if (o && exists_quiet(f, "/optim")) {
+        nn_optim tmp;
+        memset(&tmp, 0, sizeof tmp);
+        if (load_optim(f, m, &tmp, e) < 0) {
+            nn_optim_free(&tmp);
+            goto fail;
+        }
+        *o = tmp;
+    }
+    return m;
+fail:
+    nn_model_free(m);
+    return NULL;
+}
+
+nn_model *nn_model_load(const char *path, nn_optim *o, nn_error *e)
+{
+    nn_h5 *f = nn_h5_open(path, e);
+    if (!f)
+        return NULL;
+    quiet q;
+    quiet_begin(&q);
+    nn_model *m = load_quiet(f, o, e);
+    quiet_end(&q);
+    nn_h5_close(f);
+    return m;
+}

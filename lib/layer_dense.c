@@ -1,0 +1,152 @@
+/* layer_dense.c - fully connected layer, as PyTorch's Linear.
+ *
+ * x is [n, IN] (a flat input: (IN,1,1)), y is [n, OUT], weight is
+ * [OUT, IN] and bias [OUT]:
+ *   forward   y = x . weight^T + bias
+ *   backward  dx = dy . weight,  dweight += dy^T . x,  dbias += sum_b dy[b]
+ * The products are single OpenBLAS calls that use its own threads. */
+#include "nn.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void dense_forward(nn_layer *l, const float *x, float *y, int n,
+                          const nn_pass *p)
+{
+    (void)p;
+    int in = l->in.c, out = l->out.c;
+    const float *wt = l->param[0].value;
+    const float *bias = l->cfg.bias ? l->param[1].value : NULL;
+    if (bias)
+        for (int b = 0; b < n; b++)
+            memcpy(y + (size_t)b * out, bias, out * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x,
+                in, wt, in, bias ? 1.0f : 0.0f, y, out);
+}
+
+static void dense_backward(nn_layer *l, const float *x, const float *y,
+                           const float *dy, float *dx, int n, const nn_pass *p)
+{
+    (void)y;
+    int in = l->in.c, out = l->out.c;
+    const float *wt = l->param[0].value;
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out,
+                    1.0f, dy, out, wt, in, 0.0f, dx, in);
+    if (!p->param_grads)
+        return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy,
+                out, x, in, 1.0f, l->param[0].grad, in);
+    if (l->cfg.bias) {
+        float *db = l->param[1].grad;
+        for (int o = 0; o < out; o++) {
+            float s = 0;
+            for (int b = 0; b < n; b++)
+                s += dy[(size_t)b * out + o];
+            db[o] += s;
+        }
+    }
+}
+
+/* ---- text form ---------------------------------------------------------- */
+
+/* The shortest %g text that reads back as v (format round-trips parse). */
+static void format_float(char *buf, size_t size, float v)
+{
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, size, "%.*g", prec, v);
+        if (strtof(buf, NULL) == v)
+            return;
+    }
+}
+
+/* bias=none (no bias) or bias=INIT, where a bare number is a constant. */
+static int parse_bias(nn_args *a, nn_layer_cfg *cfg, nn_error *e)
+{
+    const char *t = nn_args_option(a, "bias");
+    if (!t)
+        return 0;
+    if (strcmp(t, "none") == 0) {
+        cfg->bias = 0;
+        return 0;
+    }
+    return nn_args_init(a, t, &cfg->bias_init, e);
+}
+
+static int dense_parse(nn_layer *l, nn_args *a, nn_error *e)
+{
+    nn_layer_cfg *c = &l->cfg;
+    const char *units = nn_args_get(a, 0), *init = nn_args_option(a, "init");
+    if (nn_args_count(a) != 1)
+        return nn_args_fail(a, e, "expected the number of units (or 'classes'); usage: %s",
+                            l->type->usage);
+    if (strcmp(units, "classes") == 0)
+        c->units = -1; /* the model resolves it to the class count */
+    else if (nn_args_int(a, units, "units", 1, &c->units, e) < 0)
+        return -1;
+    if (init && nn_args_init(a, init, &c->weight_init, e) < 0)
+        return -1;
+    return parse_bias(a, c, e);
+}
+
+static void dense_format(const nn_layer *l, char *buf, size_t size)
+{
+    const nn_layer_cfg *c = &l->cfg;
+    char v[64];
+    size_t n = c->units < 0 ? (size_t)snprintf(buf, size, "classes")
+                            : (size_t)snprintf(buf, size, "%d", c->units);
+    if (n < size && c->weight_init.kind != NN_INIT_DEFAULT) {
+        nn_init_format(c->weight_init, v, sizeof v);
+        n += snprintf(buf + n, size - n, " init=%s", v);
+    }
+    if (!c->bias || c->bias_init.kind == NN_INIT_DEFAULT)
+        v[0] = 0;
+    else if (c->bias_init.kind == NN_INIT_CONSTANT)
+        format_float(v, sizeof v, c->bias_init.a);
+    else if (c->bias_init.kind == NN_INIT_ZEROS)
+        snprintf(v, sizeof v, "0");
+    else
+        nn_init_format(c->bias_init, v, sizeof v);
+    if (n < size && (!c->bias || v[0]))
+        snprintf(buf + n, size - n, " bias=%s", c->bias ? v : "none");
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+static int dense_setup(nn_layer *l, nn_error *e)
+{
+    nn_layer_cfg *c = &l->cfg;
+    int in = l->in.c, out = c->units;
+    if (l->in.h != 1 || l->in.w != 1)
+        return nn_fail(e, "expects a flat input (%dx%dx%d given); add 'flatten' before it",
+                       l->in.c, l->in.h, l->in.w);
+    if (out < 1)
+        return nn_fail(e, "needs at least 1 unit, not %d ('classes' needs the class count)",
+                       out);
+    if ((double)in * out > 1 << 30)
+        return nn_fail(e, "%d inputs to %d units is too many weights", in, out);
+    l->out.c = out, l->out.h = l->out.w = 1;
+    int wd[2] = {out, in};
+    if (!nn_layer_add_param(l, "weight", 2, wd, c->weight_init, in, out, 1))
+        return nn_fail(e, "cannot declare the weight");
+    if (c->bias && !nn_layer_add_param(l, "bias", 1, &out, c->bias_init, in, out, 1))
+        return nn_fail(e, "cannot declare the bias");
+    return 0;
+}
+
+static double dense_flops(const nn_layer *l)
+{
+    return (double)l->in.c * l->out.c;
+}
+
+const nn_layer_type nn_layer_dense = {
+    .keyword = "dense",
+    .usage = "dense UNITS|classes [bias=V|none] [init=INIT]",
+    .parse = dense_parse,
+    .setup = dense_setup,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .format = dense_format,
+    .flops = dense_flops,
+};

@@ -1,0 +1,22 @@
+/* test_device.c - the CUDA backend is in the build wherever nvcc was found,
+ * and GPU tests skip (not fail) where no GPU is present. */
+#include "nn.h"
+#include "test.h"
+
+int main(void)
+{
+    TEST("the build has the CUDA backend exactly when it was built with nvcc");
+#ifdef NN_EXPECT_CUDA
+    CHECK(nn_cuda_built() == 1);
+#else
+    CHECK(nn_cuda_built() == 0);
+#endif
+    TEST("device count is 0 or more and never fails without a GPU");
+    int n = nn_cuda_device_count();
+    CHECK(n >= 0);
+    if (n == 0) {
+        TEST("GPU tests (make check-gpu)");
+        SKIP("no GPU here");
+    }
+    return test_done();
+}
