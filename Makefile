@@ -18,10 +18,18 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   += -std=gnu11 -g $(OPT) -fopenmp -Wall -Wextra -Ilib $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lgif -fopenmp -lm -lpthread
 
+# Where objects, tests and (for sanitized builds) the library and programs go.
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 NVCC    :=
+BUILD   := build/sanitize
+LIBNN   := $(BUILD)/libnn.a
+BIN     := $(BUILD)/bin
+else
+BUILD   := build
+LIBNN   := lib/libnn.a
+BIN     := bin
 endif
 
 # CUDA: compiled and linked wherever nvcc is found (PATH or /usr/local/cuda).
@@ -30,7 +38,7 @@ ifneq ($(NVCC),)
 CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 NVCCFLAGS  ?= -O3 -std=c++17 -Ilib -gencode arch=compute_80,code=sm_80 \
               -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
-CUDA_OBJS   = $(patsubst kernels/%.cu,build/kernels/%.o,$(wildcard kernels/*.cu))
+CUDA_OBJS   = $(patsubst kernels/%.cu,$(BUILD)/kernels/%.o,$(wildcard kernels/*.cu))
 CUDA_LIBDIR = $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/targets/x86_64-linux/lib))
 CUDA_LIBS   = -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudnn -lcublas -lcudart -lstdc++
 LDLIBS     += $(CUDA_LIBS)
@@ -41,34 +49,36 @@ CUDA_OBJS   =
 LIB_SRCS    = $(wildcard lib/*.c)
 endif
 
-LIB_OBJS  = $(patsubst lib/%.c,build/lib/%.o,$(LIB_SRCS)) $(CUDA_OBJS)
-PROGS     = $(patsubst cmd/%.c,bin/%,$(wildcard cmd/*.c))
-TESTS     = $(patsubst test/%.c,build/test/%,$(wildcard test/test_*.c))
+LIB_OBJS  = $(patsubst lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS)) $(CUDA_OBJS)
+PROGS     = $(patsubst cmd/%.c,$(BIN)/%,$(wildcard cmd/*.c))
+TESTS     = $(patsubst test/%.c,$(BUILD)/test/%,$(wildcard test/test_*.c))
 TEST_COMMON = $(filter-out $(wildcard test/test_*.c),$(wildcard test/*.c))
 
-all: lib/libnn.a $(PROGS)
+all: $(LIBNN) $(PROGS)
 
-lib/libnn.a: $(LIB_OBJS)
+$(LIBNN): $(LIB_OBJS)
+	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-build/lib/%.o: lib/%.c lib/nn.h $(wildcard lib/*_impl.h)
+$(BUILD)/lib/%.o: lib/%.c lib/nn.h $(wildcard lib/*_impl.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-build/kernels/%.o: kernels/%.cu lib/nn.h $(wildcard kernels/*.h)
+$(BUILD)/kernels/%.o: kernels/%.cu lib/nn.h $(wildcard kernels/*.h)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
 
-bin/%: cmd/%.c lib/libnn.a
+$(BIN)/%: cmd/%.c $(LIBNN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libnn.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNN) $(LDLIBS)
 
-build/test/%: test/%.c $(TEST_COMMON) test/test.h lib/libnn.a
+$(BUILD)/test/%: test/%.c $(TEST_COMMON) test/test.h $(LIBNN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itest $(LDFLAGS) -o $@ $< $(TEST_COMMON) lib/libnn.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itest $(LDFLAGS) -o $@ $< $(TEST_COMMON) $(LIBNN) $(LDLIBS)
 
+# The command-line tests find the programs in $NN_BIN.
 check: all $(TESTS)
-	@sh test/run.sh $(TESTS)
+	@NN_BIN=$(abspath $(BIN)) NN_BUILD=$(abspath $(BUILD)) NN_SANITIZE=$(SANITIZE) sh test/run.sh $(TESTS)
 
 # Debian packages: the -dev libraries the build links, h5dump and h5py for
 # the format tests, and Fashion-MNIST for the demo and end-to-end tests.

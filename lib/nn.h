@@ -402,6 +402,93 @@ char **nn_h5_list(nn_h5 *f, const char *group, nn_error *e);
 int nn_h5_exists(nn_h5 *f, const char *path);
 void nn_strv_free(char **v);
 
+/* ---- images (lib/image.c: the only file that includes png.h, jpeglib.h) */
+
+/* 8-bit image, rows top to bottom, channels interleaved (HWC): c is 1
+ * (gray), 3 (RGB) or 4 (RGBA, from PNG only). */
+typedef struct nn_image {
+    int w, h, c;
+    uint8_t *data;
+} nn_image;
+
+/* Decodes a PNG or JPEG (by its first bytes) from memory; name is used in
+ * errors ("cat.jpg: truncated JPEG"). 16-bit PNGs are reduced to 8 bits,
+ * palettes expanded; RGBA is kept as 4 channels. */
+int nn_image_decode(const void *buf, size_t len, const char *name,
+                    nn_image *img, nn_error *e);
+int nn_image_read(const char *path, nn_image *img, nn_error *e);
+/* Writes PNG, or JPEG (quality 92) when path ends in .jpg/.jpeg; through a
+ * temporary file renamed into place; "-" writes PNG to stdout. */
+int nn_image_write(const char *path, const nn_image *img, nn_error *e);
+int nn_image_encode_png(const nn_image *img, uint8_t **out, size_t *len,
+                        nn_error *e);
+int nn_image_alloc(nn_image *img, int w, int h, int c, nn_error *e);
+void nn_image_free(nn_image *img);
+/* Converts to c channels (1: luma 0.299 R + 0.587 G + 0.114 B; 3: gray
+ * repeated; alpha dropped). dst is allocated. */
+int nn_image_convert(const nn_image *src, int c, nn_image *dst, nn_error *e);
+/* Bicubic resize (Keys, a = -0.5) to w x h; dst allocated. */
+int nn_image_resize(const nn_image *src, int w, int h, nn_image *dst,
+                    nn_error *e);
+/* Resize so the shorter side is `size`, then crop the centre size x size
+ * (keeps the aspect ratio; what --size does). */
+int nn_image_fit(const nn_image *src, int size, nn_image *dst, nn_error *e);
+/* Float CHW planes: bicubic resize and a k x k box blur (k odd, borders
+ * clamped), for nn-vis. tmp has c*h*w floats. */
+void nn_resize_bicubic(const float *src, int c, int h, int w, float *dst,
+                       int oh, int ow);
+void nn_blur_box(float *img, int c, int h, int w, int k, float *tmp);
+
+/* ---- downloads (lib/fetch.c, lib/sha256.c) ----------------------------- */
+
+typedef struct nn_sha256 {
+    uint32_t h[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} nn_sha256;
+void nn_sha256_init(nn_sha256 *s);
+void nn_sha256_update(nn_sha256 *s, const void *data, size_t n);
+void nn_sha256_final(nn_sha256 *s, char hex[65]);
+int nn_sha256_file(const char *path, char hex[65], nn_error *e);
+
+typedef struct nn_fetch_opts {
+    int retries;      /* attempts after the first (default 4), back-off 1,2,4.. s */
+    int progress;     /* 1: progress bar on stderr */
+    long timeout_s;   /* stall timeout: abort when no byte arrives for this long */
+    int quiet;
+} nn_fetch_opts;
+
+/* Downloads url to dest: resumes dest.part with an HTTP Range request,
+ * retries with back-off, checks sha256 (lower-case hex; NULL: not checked)
+ * before renaming dest.part to dest. A mismatch deletes dest.part and is an
+ * error naming both sums. A dest that exists with the right sum is used as
+ * it is (no network). */
+int nn_fetch_url(const char *url, const char *dest, const char *sha256,
+                 const nn_fetch_opts *o, nn_error *e);
+
+/* ---- datasets (lib/dataset.c; HDF5 I/O in lib/h5.c; man 5 nn-dataset) -- */
+
+typedef struct nn_split {
+    long n;
+    uint8_t *images; /* [n, h, w, c] */
+    int32_t *labels; /* [n] */
+} nn_split;
+
+typedef struct nn_dataset {
+    char *name, *source, *checksum;
+    int h, w, c;
+    int classes;
+    char **class_names; /* classes entries */
+    float mean[4];      /* per-channel mean of the train images, in [0,1] */
+    float std[4];       /* per-channel std of the train images, in [0,1] */
+    nn_split train, test;
+} nn_dataset;
+
+nn_dataset *nn_dataset_load(const char *path, nn_error *e); /* "-": stdin */
+int nn_dataset_save(const nn_dataset *d, const char *path, nn_error *e);
+void nn_dataset_free(nn_dataset *d);
+
 /* ---- CUDA (kernels/, when built with nvcc) ----------------------------- */
 
 /* 1 when this build has the CUDA backend. */

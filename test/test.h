@@ -14,6 +14,7 @@
 #include <string.h>
 
 static const char *test_name_;
+static char test_name_buf_[256]; /* TEST copies the name: callers may pass a temporary */
 static int test_failed_, test_case_failed_, test_skipped_;
 
 static void test_end_(void)
@@ -31,7 +32,8 @@ static void test_end_(void)
 #define TEST(name)                                                            \
     do {                                                                      \
         test_end_();                                                          \
-        test_name_ = (name);                                                  \
+        snprintf(test_name_buf_, sizeof test_name_buf_, "%s", (name));       \
+        test_name_ = test_name_buf_;                                          \
         test_case_failed_ = test_skipped_ = 0;                                \
     } while (0)
 
