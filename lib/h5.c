@@ -12,8 +12,9 @@
  *   /optim            optional: attributes name, lr, momentum, wd, beta1,
  *                     beta2, alpha, eps, step; /optim/NNN/PARAM/SLOT holds
  *                     each state slot of each trainable parameter
- * Saving writes a temporary file beside the target and renames it into
- * place; "-" builds the file in memory and writes its image to stdout. */
+ * Saving builds the file in memory (HDF5's core driver), then writes it to
+ * a temporary file beside the target and renames that into place, or to
+ * stdout for "-". Loading "-" reads stdin into memory and opens the image. */
 #include "nn.h"
 
 #include <hdf5.h>

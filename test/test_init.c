@@ -6,6 +6,24 @@
 #include "nn.h"
 #include "test.h"
 
+#include <stdarg.h>
+
+/* TEST keeps the name's pointer until the next TEST prints it: formatted
+ * names live in two static buffers used in turn. */
+static const char *case_name(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static const char *case_name(const char *fmt, ...)
+{
+    static char buf[2][256];
+    static int k;
+    va_list ap;
+    k ^= 1;
+    va_start(ap, fmt);
+    vsnprintf(buf[k], sizeof buf[k], fmt, ap);
+    va_end(ap);
+    return buf[k];
+}
+
 #define N 100000
 
 typedef struct {
@@ -37,14 +55,12 @@ static stats sample_stats(const float *w, size_t n, double std_want)
 static void random_case(const char *text, int fan_in, int fan_out,
                         double std_want, double bound)
 {
-    char name[200];
     nn_init init;
     nn_error e;
     nn_rng r;
     static float w[N];
-    snprintf(name, sizeof name, "%s (fan_in %d, fan_out %d): mean 0, std %.5g%s", text,
-             fan_in, fan_out, std_want, bound > 0 ? ", within the bounds" : "");
-    TEST(name);
+    TEST(case_name("%s (fan_in %d, fan_out %d): mean 0, std %.5g%s", text,
+             fan_in, fan_out, std_want, bound > 0 ? ", within the bounds" : ""));
     if (nn_init_parse(&init, text, &e) < 0) {
         FAILF("%s", e.msg);
         return;
@@ -201,11 +217,9 @@ static void text_forms(void)
 /* A bad text fails, quotes itself and says what is expected. */
 static void error_case(const char *text, const char *expect)
 {
-    char name[160];
     nn_init init = {NN_INIT_HE_UNIFORM, 3};
     nn_error e = {{0}};
-    snprintf(name, sizeof name, "init error: '%s'", text);
-    TEST(name);
+    TEST(case_name("init error: '%s'", text));
     CHECK(nn_init_parse(&init, text, &e) == -1);
     CHECK_MSG(strstr(e.msg, text) != NULL, "message does not quote the text: %s", e.msg);
     CHECK_MSG(strstr(e.msg, expect) != NULL, "message lacks '%s': %s", expect, e.msg);

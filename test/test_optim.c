@@ -7,6 +7,23 @@
 #include "test.h"
 
 #include <omp.h>
+#include <stdarg.h>
+
+/* TEST keeps the name's pointer until the next TEST prints it: formatted
+ * names live in two static buffers used in turn. */
+static const char *case_name(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static const char *case_name(const char *fmt, ...)
+{
+    static char buf[2][256];
+    static int k;
+    va_list ap;
+    k ^= 1;
+    va_start(ap, fmt);
+    vsnprintf(buf[k], sizeof buf[k], fmt, ap);
+    va_end(ap);
+    return buf[k];
+}
 
 #define GOLDEN "test/golden/optim.h5"
 
@@ -14,7 +31,7 @@
  * step matches torch within 1e-6 relative + 1e-7 absolute. */
 static void golden_case(nn_h5 *f, const char *group)
 {
-    char name[128], path[160];
+    char path[160];
     char *spec = NULL;
     float *w0 = NULL, *grads = NULL, *want = NULL;
     int nd, d0[8], dg[8], dw[8];
@@ -22,8 +39,7 @@ static void golden_case(nn_h5 *f, const char *group)
     nn_error e;
     nn_optim o;
 
-    snprintf(name, sizeof name, "golden %s: 4 steps match torch.optim", group);
-    TEST(name);
+    TEST(case_name("golden %s: 4 steps match torch.optim", group));
     snprintf(path, sizeof path, "/%s", group);
     if (nn_h5_read_attr_string(f, path, "spec", &spec, &e) < 0 ||
         nn_h5_read_attr_double(f, path, "lr", &lr, &e) < 0 ||
@@ -177,11 +193,9 @@ static void defaults(void)
  * leaves o as it was. */
 static void error_case(const char *text, const char *expect)
 {
-    char name[160];
     nn_error e = {{0}};
     nn_optim o;
-    snprintf(name, sizeof name, "parse error: '%s'", text);
-    TEST(name);
+    TEST(case_name("parse error: '%s'", text));
     memset(&o, 0x55, sizeof o);
     nn_optim before;
     memcpy(&before, &o, sizeof o);
@@ -226,11 +240,9 @@ static const char *arch =
  * were; step counts. */
 static void model_step(const char *spec)
 {
-    char name[128];
     nn_error e;
     nn_optim o;
-    snprintf(name, sizeof name, "%s: nn_optim_step updates each trainable tensor with its own state", spec);
-    TEST(name);
+    TEST(case_name("%s: nn_optim_step updates each trainable tensor with its own state", spec));
     nn_model *m = nn_model_from_arch(arch, "test", 0, &e);
     if (!m) {
         FAILF("%s", e.msg);
@@ -314,11 +326,9 @@ static void model_step(const char *spec)
  * so 1 and 2 threads give the same bits. */
 static void threads(const char *spec)
 {
-    char name[128];
     nn_error e;
     nn_optim o;
-    snprintf(name, sizeof name, "%s: 1 and 2 threads give the same bits on 200000 values", spec);
-    TEST(name);
+    TEST(case_name("%s: 1 and 2 threads give the same bits on 200000 values", spec));
     size_t n = 200000;
     float *w[2], *st[2], *g = malloc(n * sizeof *g);
     nn_rng r;

@@ -6,6 +6,24 @@
 #include "nn.h"
 #include "test.h"
 
+#include <stdarg.h>
+
+/* TEST keeps the name's pointer until the next TEST prints it: formatted
+ * names live in two static buffers used in turn. */
+static const char *case_name(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static const char *case_name(const char *fmt, ...)
+{
+    static char buf[2][256];
+    static int k;
+    va_list ap;
+    k ^= 1;
+    va_start(ap, fmt);
+    vsnprintf(buf[k], sizeof buf[k], fmt, ap);
+    va_end(ap);
+    return buf[k];
+}
+
 static nn_schedule parse(const char *text)
 {
     nn_schedule s;
@@ -114,11 +132,9 @@ static void warmup(void)
 /* A bad text fails, quotes itself, says what is expected and leaves s. */
 static void error_case(const char *text, const char *expect)
 {
-    char name[160];
     nn_schedule s = {NN_SCHED_STEP, 7, 0.5f, 0, 3};
     nn_error e = {{0}};
-    snprintf(name, sizeof name, "schedule error: '%s'", text);
-    TEST(name);
+    TEST(case_name("schedule error: '%s'", text));
     CHECK(nn_schedule_parse(&s, text, &e) == -1);
     CHECK_MSG(strstr(e.msg, text) != NULL, "message does not quote the text: %s", e.msg);
     CHECK_MSG(strstr(e.msg, expect) != NULL, "message lacks '%s': %s", expect, e.msg);
