@@ -6,7 +6,8 @@
  *   /                 attributes format="nn-model", version=1, architecture,
  *                     input int[3] (C,H,W), classes, class_names (optional),
  *                     loss, input_mean float[K], input_std float[K]
- *                     (K = min(C,4)), channel_order "rgb"|"bgr"
+ *                     (K = min(C,4)), channel_order "rgb"|"bgr", train_state
+ *                     (optional text: nn-train's epoch, step, RNG, history)
  *   /layers/NNN       one group per layer (NNN: index, 3 digits), attributes
  *                     name and type, one float32 dataset per parameter
  *   /optim            optional: attributes name, lr, momentum, wd, beta1,
@@ -303,6 +304,8 @@ static int write_model(writer *w, hid_t file, const nn_model *m, const nn_optim 
         put_attr(w, file, "input_std", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)k, m->std) < 0 ||
         put_string(w, file, "channel_order", m->bgr ? "bgr" : "rgb") < 0)
         return -1;
+    if (m->train_state && put_string(w, file, "train_state", m->train_state) < 0)
+        return -1;
 
     hid_t layers = new_group(w, file, "layers");
     if (layers < 0)
@@ -427,7 +430,7 @@ static size_t image_estimate(const nn_model *m, const nn_optim *o)
             bytes += (size_t)copies * (p->size * sizeof(float) + 2048);
         }
     }
-    bytes += 2 * strlen(m->arch_text);
+    bytes += 2 * strlen(m->arch_text) + (m->train_state ? 2 * strlen(m->train_state) : 0);
     for (char **c = m->class_names; c && *c; c++)
         bytes += strlen(*c) + 64;
     size_t mib = (size_t)1 << 20;
@@ -1216,6 +1219,9 @@ static int load_root(nn_h5 *f, nn_model *m, nn_error *e)
     }
     m->bgr = strcmp(text, "bgr") == 0;
     free(text);
+    if (H5Aexists_by_name(f->file, "/", "train_state", H5P_DEFAULT) > 0 &&
+        read_attr_string_quiet(f, "/", "train_state", &m->train_state, e) < 0)
+        return -1;
     return 0;
 }
 

@@ -173,6 +173,7 @@ void nn_model_free(nn_model *m)
     free(m->layers);
     free(m->arch_text);
     free(m->arch_file);
+    free(m->train_state);
     nn_strv_free(m->class_names);
     free(m);
 }

@@ -256,6 +256,8 @@ typedef struct nn_model {
     /* input normalisation: x = (u8/255 - mean[c]) / std[c], channel order */
     float mean[4], std[4];
     int bgr;              /* 1: channels are fed in BGR order */
+    char *train_state;    /* training's own text (epoch, step, RNG, history)
+                             kept in the file for resume; NULL: none */
     /* parameters: one block for values, one for gradients */
     float *values, *grads;
     size_t nvalues;
@@ -488,6 +490,78 @@ typedef struct nn_dataset {
 nn_dataset *nn_dataset_load(const char *path, nn_error *e); /* "-": stdin */
 int nn_dataset_save(const nn_dataset *d, const char *path, nn_error *e);
 void nn_dataset_free(nn_dataset *d);
+
+/* ---- pictures for people (lib/plot.c, lib/font.c, lib/gif.c) ---------- */
+
+/* Draws text with the built-in bitmap font (ASCII; 6x10 pixel cells,
+ * scale >= 1 multiplies them) at x,y (top left) in colour rgb. */
+void nn_draw_text(nn_image *img, int x, int y, const char *text, int scale,
+                  const uint8_t rgb[3]);
+int nn_text_width(const char *text, int scale);
+
+/* A float tensor [c,h,w] (c = 1 or 3) as an 8-bit image scaled from
+ * [lo,hi] to [0,255] (lo == hi: the tensor's own min and max). */
+int nn_image_from_floats(const float *chw, int c, int h, int w, float lo,
+                         float hi, nn_image *out, nn_error *e);
+/* Tiles in a grid of cols columns, pad pixels apart, each scaled by an
+ * integer zoom (0: fit tiles to at least 64 px), with an optional label
+ * above each tile (labels may be NULL). Tiles may differ in size and
+ * channel count; the sheet is RGB. */
+int nn_image_grid(const nn_image *tiles, int ntiles, int cols, int pad,
+                  int zoom, const char *const *labels, nn_image *out,
+                  nn_error *e);
+
+typedef struct nn_series {
+    const char *label;
+    const float *x, *y; /* x NULL: 1, 2, 3, ... */
+    int n;
+    int dashed;
+} nn_series;
+
+typedef struct nn_chart {
+    const char *title, *xlabel, *ylabel;
+    int width, height; /* 0: 800 x 500 */
+    int logy;
+    float ymin, ymax;  /* equal: from the data */
+} nn_chart;
+
+/* Line chart with axes, ticks, grid, title and a legend; PNG. */
+int nn_plot_lines(const char *path, const nn_chart *c, const nn_series *s,
+                  int ns, nn_error *e);
+/* Bar chart of v[0..n-1] over index (the spike plot); the `nlabel` indices
+ * in label[] get their index written above their bar. */
+int nn_plot_bars(const char *path, const nn_chart *c, const float *v, int n,
+                 const int *label, int nlabel, nn_error *e);
+/* One histogram panel per array (values v[i], count[i], title name[i]),
+ * side by side in rows of up to `cols`, `bins` bins each. */
+int nn_plot_histograms(const char *path, const char *title,
+                       const char *const *name, const float *const *v,
+                       const size_t *count, int npanels, int cols, int bins,
+                       nn_error *e);
+/* A heat map of m [rows, cols] with row and column labels and the value
+ * written in each cell (a confusion matrix). */
+int nn_plot_heatmap(const char *path, const char *title, const float *m,
+                    int rows, int cols, const char *const *row_labels,
+                    const char *const *col_labels, nn_error *e);
+/* An animated GIF of nframes RGB or gray frames of one size, delay in
+ * 1/100 s, looping; temporary file + rename. */
+int nn_gif_write(const char *path, const nn_image *frames, int nframes,
+                 int delay_cs, nn_error *e);
+
+/* ---- TensorBoard event files (lib/tensorboard.c) ----------------------- */
+
+typedef struct nn_tb nn_tb;
+/* Creates dir (and parents) and events.out.tfevents.<secs>.<host> in it. */
+nn_tb *nn_tb_open(const char *dir, nn_error *e);
+int nn_tb_scalar(nn_tb *t, const char *tag, long step, double value);
+int nn_tb_histogram(nn_tb *t, const char *tag, long step, const float *v,
+                    size_t n);
+int nn_tb_image(nn_tb *t, const char *tag, long step, const nn_image *img);
+/* The model as a GraphDef: one node per layer in a name scope per layer
+ * (conv1_1/..., pool1/...), edges in layer order. */
+int nn_tb_graph(nn_tb *t, const nn_model *m);
+int nn_tb_flush(nn_tb *t);
+int nn_tb_close(nn_tb *t); /* flushes; returns -1 if a write had failed */
 
 /* ---- CUDA (kernels/, when built with nvcc) ----------------------------- */
 
