@@ -385,3 +385,31 @@ char *nn_model_format_arch(const nn_model *m)
         n += snprintf(s + n, cap - n, "loss %s\n", nn_loss_name(m->loss));
     return s;
 }
+
+char *nn_arch_with_input(const char *text, nn_dims in)
+{
+    size_t n = strlen(text);
+    char *out = malloc(n + 64), line[64];
+    if (!out)
+        return NULL;
+    snprintf(line, sizeof line, "input %dx%dx%d", in.c, in.h, in.w);
+    const char *p = text;
+    size_t k = 0;
+    int done = 0;
+    while (*p) {
+        const char *eol = strchr(p, '\n'), *s = p;
+        size_t len = eol ? (size_t)(eol - p + 1) : strlen(p);
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!done && strncmp(s, "input", 5) == 0 && (s[5] == ' ' || s[5] == '\t')) {
+            k += (size_t)sprintf(out + k, "%s\n", line);
+            done = 1;
+        } else {
+            memcpy(out + k, p, len);
+            k += len;
+        }
+        p += len;
+    }
+    out[k] = 0;
+    return out;
+}

@@ -97,16 +97,6 @@ int nn_init_parse(nn_init *init, const char *text, nn_error *e)
     return nn_fail(e, "init '%s' is not valid; use %s", text, INIT_FORMS);
 }
 
-/* The shortest %g form of v that reads back as the same float. */
-static void format_float(float v, char *buf, size_t size)
-{
-    for (int digits = 6; digits <= 9; digits++) {
-        snprintf(buf, size, "%.*g", digits, v);
-        if (strtof(buf, NULL) == v)
-            return;
-    }
-}
-
 void nn_init_format(nn_init init, char *buf, size_t size)
 {
     const char *name = NULL;
@@ -129,7 +119,7 @@ void nn_init_format(nn_init init, char *buf, size_t size)
     }
     if (init.kind == NN_INIT_CONSTANT || init.kind == NN_INIT_NORMAL ||
         init.kind == NN_INIT_TNORMAL || init.kind == NN_INIT_UNIFORM) {
-        format_float(init.a, num, sizeof num);
+        nn_format_float(num, sizeof num, init.a);
         snprintf(buf, size, "%s:%s", name, num);
     } else {
         snprintf(buf, size, "%s", name);

@@ -17,16 +17,6 @@
 
 #define PAR_MIN 32768 /* below this many values a loop runs on one thread */
 
-/* The shortest %g text that reads back as v (format round-trips parse). */
-static void format_float(char *buf, size_t size, float v)
-{
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtof(buf, NULL) == v)
-            return;
-    }
-}
-
 static int parse_none(nn_layer *l, nn_args *a, nn_error *e)
 {
     if (nn_args_count(a) > 0)
@@ -122,7 +112,7 @@ static void leaky_format(const nn_layer *l, char *buf, size_t size)
 {
     buf[0] = 0;
     if (l->cfg.p != LEAKY_DEFAULT)
-        format_float(buf, size, l->cfg.p);
+        nn_format_float(buf, size, l->cfg.p);
 }
 
 const nn_layer_type nn_layer_leakyrelu = {

@@ -26,16 +26,6 @@
 
 enum { GAMMA, BETA, RUNNING_MEAN, RUNNING_VAR };
 
-/* The shortest %g text that reads back as v (format round-trips parse). */
-static void format_float(char *buf, size_t size, float v)
-{
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtof(buf, NULL) == v)
-            return;
-    }
-}
-
 static int bn_parse(nn_layer *l, nn_args *a, nn_error *e)
 {
     const char *eps = nn_args_option(a, "eps");
@@ -76,6 +66,44 @@ static size_t bn_saved_bytes(const nn_layer *l, int n)
     return 2 * (size_t)l->in.c * sizeof(float);
 }
 
+/* Adds sum (v - k) and sum (v - k)^2 over v[0..len) to *s, *ss, in double
+ * with 8 lanes added in a fixed order (vectorizes, same bits every run). */
+static void plane_sums(const float *v, size_t len, float k, double *s, double *ss)
+{
+    double a[8] = {0}, b[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= len; j += 8)
+        for (int t = 0; t < 8; t++) {
+            double d = v[j + t] - k;
+            a[t] += d, b[t] += d * d;
+        }
+    for (; j < len; j++) {
+        double d = v[j] - k;
+        a[0] += d, b[0] += d * d;
+    }
+    for (int t = 0; t < 8; t++)
+        *s += a[t], *ss += b[t];
+}
+
+/* Adds sum dy and sum dy (x - mu) over [0..len) to *sdy, *sdyx, as above. */
+static void plane_dots(const float *dy, const float *x, size_t len, float mu,
+                       double *sdy, double *sdyx)
+{
+    double a[8] = {0}, b[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= len; j += 8)
+        for (int t = 0; t < 8; t++) {
+            a[t] += dy[j + t];
+            b[t] += (double)dy[j + t] * (x[j + t] - mu);
+        }
+    for (; j < len; j++) {
+        a[0] += dy[j];
+        b[0] += (double)dy[j] * (x[j] - mu);
+    }
+    for (int t = 0; t < 8; t++)
+        *sdy += a[t], *sdyx += b[t];
+}
+
 static void bn_forward(nn_layer *l, const float *x, float *y, int n,
                        const nn_pass *p)
 {
@@ -91,20 +119,15 @@ static void bn_forward(nn_layer *l, const float *x, float *y, int n,
     for (int c = 0; c < C; c++) {
         float mu, is;
         if (p->train) {
+            /* one pass, shifted by a value of the channel so that the
+             * difference of the sums does not cancel */
+            float k = x[(size_t)c * hw];
             double s = 0, ss = 0;
-            for (int i = 0; i < n; i++) {
-                const float *xc = x + ((size_t)i * C + c) * hw;
-                for (size_t j = 0; j < hw; j++)
-                    s += xc[j];
-            }
-            double dmean = s / (double)m;
-            for (int i = 0; i < n; i++) {
-                const float *xc = x + ((size_t)i * C + c) * hw;
-                for (size_t j = 0; j < hw; j++)
-                    ss += (xc[j] - dmean) * (xc[j] - dmean);
-            }
-            double var = ss / (double)m;
-            mu = (float)dmean;
+            for (int i = 0; i < n; i++)
+                plane_sums(x + ((size_t)i * C + c) * hw, hw, k, &s, &ss);
+            double dmean = s / (double)m, var = ss / (double)m - dmean * dmean;
+            var = var > 0 ? var : 0;
+            mu = (float)(k + dmean);
             is = (float)(1.0 / sqrt(var + eps));
             rmean[c] = (1 - mom) * rmean[c] + mom * mu;
             if (m > 1)
@@ -144,14 +167,10 @@ static void bn_backward(nn_layer *l, const float *x, const float *y,
     for (int c = 0; c < C; c++) {
         float mu = mean[c], is = istd[c];
         double sdy = 0, sdyx = 0;
-        for (int i = 0; i < n; i++) {
-            const float *xc = x + ((size_t)i * C + c) * hw;
-            const float *dyc = dy + ((size_t)i * C + c) * hw;
-            for (size_t j = 0; j < hw; j++) {
-                sdy += dyc[j];
-                sdyx += dyc[j] * ((xc[j] - mu) * is);
-            }
-        }
+        for (int i = 0; i < n; i++)
+            plane_dots(dy + ((size_t)i * C + c) * hw, x + ((size_t)i * C + c) * hw, hw, mu,
+                       &sdy, &sdyx);
+        sdyx *= is;
         if (grads) {
             dgamma[c] += (float)sdyx;
             dbeta[c] += (float)sdy;
@@ -176,11 +195,11 @@ static void bn_format(const nn_layer *l, char *buf, size_t size)
     size_t k = 0;
     buf[0] = 0;
     if (l->cfg.eps != EPS_DEFAULT) {
-        format_float(v, sizeof v, l->cfg.eps);
+        nn_format_float(v, sizeof v, l->cfg.eps);
         k += snprintf(buf + k, size - k, "eps=%s", v);
     }
     if (l->cfg.momentum != MOMENTUM_DEFAULT && k < size) {
-        format_float(v, sizeof v, l->cfg.momentum);
+        nn_format_float(v, sizeof v, l->cfg.momentum);
         snprintf(buf + k, size - k, "%smomentum=%s", k ? " " : "", v);
     }
 }

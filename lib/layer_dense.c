@@ -51,16 +51,6 @@ static void dense_backward(nn_layer *l, const float *x, const float *y,
 
 /* ---- text form ---------------------------------------------------------- */
 
-/* The shortest %g text that reads back as v (format round-trips parse). */
-static void format_float(char *buf, size_t size, float v)
-{
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtof(buf, NULL) == v)
-            return;
-    }
-}
-
 /* bias=none (no bias) or bias=INIT, where a bare number is a constant. */
 static int parse_bias(nn_args *a, nn_layer_cfg *cfg, nn_error *e)
 {
@@ -103,7 +93,7 @@ static void dense_format(const nn_layer *l, char *buf, size_t size)
     if (!c->bias || c->bias_init.kind == NN_INIT_DEFAULT)
         v[0] = 0;
     else if (c->bias_init.kind == NN_INIT_CONSTANT)
-        format_float(v, sizeof v, c->bias_init.a);
+        nn_format_float(v, sizeof v, c->bias_init.a);
     else if (c->bias_init.kind == NN_INIT_ZEROS)
         snprintf(v, sizeof v, "0");
     else

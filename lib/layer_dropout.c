@@ -20,16 +20,6 @@
 #define PAR_MIN 16384 /* below this many values a loop runs on one thread */
 #define P_DEFAULT 0.5f
 
-/* The shortest %g text that reads back as v (format round-trips parse). */
-static void format_float(char *buf, size_t size, float v)
-{
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, size, "%.*g", prec, v);
-        if (strtof(buf, NULL) == v)
-            return;
-    }
-}
-
 static int dropout_parse(nn_layer *l, nn_args *a, nn_error *e)
 {
     if (nn_args_count(a) > 1)
@@ -55,10 +45,13 @@ static int dropout_setup(nn_layer *l, nn_error *e)
     return 0;
 }
 
-/* The mask's random stream for this layer and step. */
+/* The mask's random stream for this layer. */
 static uint64_t dropout_key(const nn_layer *l) { return nn_hash64((uint64_t)l->index + 1); }
 
-/* y = mask(x) * scale: used by forward (x -> y) and backward (dy -> dx). */
+/* y = mask(x) * scale: used by forward (x -> y) and backward (dy -> dx).
+ * nn_counter_uniform is u = v / 2^24 with v the top 24 bits of the hash,
+ * so u < P exactly when v < ceil(P 2^24); the kept/dropped factor comes
+ * from a table, not a branch (a coin flip per value mispredicts). */
 static void dropout_apply(const nn_layer *l, const float *in, float *out,
                           int n, const nn_pass *p)
 {
@@ -68,10 +61,14 @@ static void dropout_apply(const nn_layer *l, const float *in, float *out,
         memcpy(out, in, (size_t)total * sizeof(float));
         return;
     }
+    const float factor[2] = {0.0f, scale}; /* [kept] */
     uint64_t seed = p->seed ^ dropout_key(l), base = p->step << 40;
+    uint64_t thresh = (uint64_t)ceilf(drop * 16777216.0f);
 #pragma omp parallel for if (total >= PAR_MIN) schedule(static)
-    for (long i = 0; i < total; i++)
-        out[i] = nn_counter_uniform(seed, base + (uint64_t)i) < drop ? 0.0f : in[i] * scale;
+    for (long i = 0; i < total; i++) {
+        uint64_t v = nn_hash64(seed ^ nn_hash64(base + (uint64_t)i)) >> 40;
+        out[i] = in[i] * factor[v >= thresh];
+    }
 }
 
 static void dropout_forward(nn_layer *l, const float *x, float *y, int n,
@@ -93,7 +90,7 @@ static void dropout_format(const nn_layer *l, char *buf, size_t size)
 {
     buf[0] = 0;
     if (l->cfg.p != P_DEFAULT)
-        format_float(buf, size, l->cfg.p);
+        nn_format_float(buf, size, l->cfg.p);
 }
 
 const nn_layer_type nn_layer_dropout = {

@@ -56,12 +56,12 @@ static int alloc_params(nn_model *m, nn_error *e)
         for (int j = 0; j < m->layers[i].nparam; j++)
             total += round_up(m->layers[i].param[j].size, ALIGN_FLOATS);
     m->nvalues = total;
-    m->values = alloc_aligned(total * sizeof(float));
-    m->grads = alloc_aligned(total * sizeof(float));
+    /* calloc: large blocks come zeroed from the system, so gradients of a
+     * model that only runs inference never become resident */
+    m->values = calloc(total ? total : 1, sizeof(float));
+    m->grads = calloc(total ? total : 1, sizeof(float));
     if (!m->values || !m->grads)
         return nn_fail(e, "out of memory for %zu parameters", total);
-    memset(m->values, 0, total * sizeof(float));
-    memset(m->grads, 0, total * sizeof(float));
     size_t off = 0;
     for (int i = 0; i < m->nlayers; i++)
         for (int j = 0; j < m->layers[i].nparam; j++) {

@@ -33,6 +33,8 @@ int nn_fail(nn_error *e, const char *fmt, ...)
 void nn_set_threads(int n); /* OpenMP loops and BLAS; n <= 0: all cores */
 int nn_threads(void);
 double nn_now(void); /* monotonic seconds */
+/* The shortest %g text of v that reads back as the same float. */
+void nn_format_float(char *buf, size_t size, float v);
 
 /* ---- random numbers ---------------------------------------------------- */
 
@@ -49,7 +51,14 @@ double nn_rng_normal(nn_rng *r);  /* standard normal */
 
 /* Counter-based randomness: a pure function of (seed, counter), so a value
  * does not depend on the thread that asks for it (dropout masks). */
-uint64_t nn_hash64(uint64_t x);
+/* splitmix64's finaliser: a good 64-bit mixing function. */
+static inline uint64_t nn_hash64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
 static inline float nn_counter_uniform(uint64_t seed, uint64_t counter)
 {
     return (float)(nn_hash64(seed ^ nn_hash64(counter)) >> 40) *
@@ -309,6 +318,9 @@ size_t nn_model_param_count(const nn_model *m); /* trainable values */
 void nn_model_summary(const nn_model *m, FILE *f);
 /* Architecture text regenerated from the layers (round-trips). */
 char *nn_model_format_arch(const nn_model *m);
+/* A copy of architecture text with its input line replaced by `in` (the
+ * same network at another image size); malloc'd. */
+char *nn_arch_with_input(const char *text, nn_dims in);
 
 /* ---- optimizers and schedules ------------------------------------------ */
 

@@ -39,13 +39,13 @@ double nn_now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-/* splitmix64's finaliser: a good 64-bit mixing function. */
-uint64_t nn_hash64(uint64_t x)
+void nn_format_float(char *buf, size_t size, float v)
 {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtof(buf, NULL) == v)
+            return;
+    }
 }
 
 void nn_rng_seed(nn_rng *r, uint64_t seed)

@@ -32,7 +32,7 @@ static void test_end_(void)
 #define TEST(name)                                                            \
     do {                                                                      \
         test_end_();                                                          \
-        snprintf(test_name_buf_, sizeof test_name_buf_, "%s", (name));       \
+        strncpy(test_name_buf_, (name), sizeof test_name_buf_ - 1);          \
         test_name_ = test_name_buf_;                                          \
         test_case_failed_ = test_skipped_ = 0;                                \
     } while (0)

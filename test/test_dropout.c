@@ -56,11 +56,11 @@ int main(void)
 
     static const float ps[] = {0.1f, 0.5f, 0.8f};
     for (int k = 0; k < 3; k++) {
-        static char name[3][160]; /* TEST keeps the pointer */
+        char name[160];
         float p = ps[k], scale = 1.0f / (1.0f - p);
-        snprintf(name[k], sizeof name[k],
+        snprintf(name, sizeof name,
                  "P=%.1f: dropped fraction within 5 sigma of P on 1e5 values, kept values exactly x/(1-P)", p);
-        TEST(name[k]);
+        TEST(name);
         make(&l, p, 1);
         nn_pass pass = train_pass(42, 7);
         l.type->forward(&l, x, y, 1, &pass);
@@ -74,6 +74,21 @@ int main(void)
         double frac = (double)dropped / SIZE, sigma = sqrt(p * (1 - p) / SIZE);
         CHECK_MSG(fabs(frac - p) <= 5 * sigma, "dropped %.5f, P %.2f, sigma %.5f", frac, p, sigma);
         CHECK_MSG(badscale == 0, "%ld kept values not x/(1-P)", badscale);
+    }
+
+    TEST("the mask is the documented formula: u = nn_counter_uniform(seed ^ nn_hash64(index+1), (step<<40) + i) < P");
+    {
+        static const float pq[] = {0.3f, 0.25f, 0.5f, 1e-7f, 0.999f};
+        for (int k = 0; k < 5; k++) {
+            nn_pass pass = train_pass(77 + k, 1000 + k);
+            make(&l, pq[k], 3 + k);
+            l.type->forward(&l, x, y, 1, &pass);
+            uint64_t seed = pass.seed ^ nn_hash64((uint64_t)l.index + 1);
+            long bad = 0;
+            for (long i = 0; i < SIZE; i++)
+                bad += (y[i] == 0) != (nn_counter_uniform(seed, (pass.step << 40) + (uint64_t)i) < pq[k]);
+            CHECK_MSG(bad == 0, "P=%g: %ld values differ from the formula", pq[k], bad);
+        }
     }
 
     TEST("eval is the identity, and so is P=0 in training");
