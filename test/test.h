@@ -29,11 +29,20 @@ static void test_end_(void)
     test_name_ = NULL;
 }
 
+static void test_set_name_(const char *name)
+{
+    size_t n = strlen(name);
+    if (n >= sizeof test_name_buf_)
+        n = sizeof test_name_buf_ - 1;
+    memcpy(test_name_buf_, name, n);
+    test_name_buf_[n] = 0;
+    test_name_ = test_name_buf_;
+}
+
 #define TEST(name)                                                            \
     do {                                                                      \
         test_end_();                                                          \
-        strncpy(test_name_buf_, (name), sizeof test_name_buf_ - 1);          \
-        test_name_ = test_name_buf_;                                          \
+        test_set_name_(name);                                                 \
         test_case_failed_ = test_skipped_ = 0;                                \
     } while (0)
 
