@@ -112,11 +112,20 @@ install: all nn.pc
 	for s in 1 5 7; do for f in man/man$$s/*.$$s; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s; done; done; true
 	cp -r data/arch $(DESTDIR)$(PREFIX)/share/nn/
 
+# make bench: images/s next to PyTorch on the identical networks (THREADS=2).
+THREADS ?= 2
+$(BUILD)/bench: test/bench/bench.c $(LIBNN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNN) $(LDLIBS)
+
+bench: $(BUILD)/bench
+	@sh test/bench/bench.sh $(abspath $(BUILD)/bench) $(THREADS)
+
 demo:
 	@echo "make demo: not available yet: it needs nn-fetch-data, nn-train, nn-eval, nn-featmap and nn-vis, which are not built yet." >&2; exit 1
 
 clean:
 	rm -rf build bin lib/libnn.a nn.pc
 
-.PHONY: all check deps install demo clean nn.pc
+.PHONY: all check deps install demo bench clean nn.pc
 .SECONDARY:
