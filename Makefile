@@ -8,6 +8,8 @@
 #
 # Variables: SANITIZE=1 (ASan+UBSan; the CUDA backend is left out), NVCC=
 # (empty: build without CUDA even where nvcc is found), CC, OPT, THREADS.
+# -fno-math-errno lets sqrtf and friends vectorize (nothing here reads errno
+# after math calls).
 
 PREFIX   ?= /usr/local
 CC       ?= cc
@@ -15,7 +17,7 @@ OPT      ?= -O3 -march=native
 PKGS      = hdf5 libpng libjpeg openblas libcurl libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS   += -std=gnu11 -g $(OPT) -fopenmp -Wall -Wextra -Ilib $(PKG_CFLAGS)
+CFLAGS   += -std=gnu11 -g $(OPT) -fno-math-errno -fopenmp -Wall -Wextra -Ilib $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lgif -fopenmp -lm -lpthread
 
 # Where objects, tests and (for sanitized builds) the library and programs go.
@@ -60,7 +62,7 @@ $(LIBNN): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
 
-$(BUILD)/lib/%.o: lib/%.c lib/nn.h $(wildcard lib/*_impl.h)
+$(BUILD)/lib/%.o: lib/%.c lib/nn.h $(wildcard lib/*_impl.h) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
