@@ -453,6 +453,16 @@ void nn_resize_bicubic(const float *src, int c, int h, int w, float *dst,
                        int oh, int ow);
 void nn_blur_box(float *img, int c, int h, int w, int k, float *tmp);
 
+/* The model's input from 8-bit images (lib/input.c): n images [n,H,W,C]
+ * of the model's input size to floats [n,C,H,W], normalised with m->mean,
+ * m->std and m->bgr. */
+void nn_input_from_u8(const nn_model *m, const uint8_t *hwc, int n, float *out);
+/* One image of any size and 1, 3 or 4 channels: converted to the model's
+ * channels, resized (shorter side to the input size, centre crop) and
+ * normalised into out [C,H,W]. */
+int nn_input_from_image(const nn_model *m, const nn_image *img, float *out,
+                        nn_error *e);
+
 /* ---- downloads (lib/fetch.c, lib/sha256.c) ----------------------------- */
 
 typedef struct nn_sha256 {
