@@ -97,6 +97,9 @@ deps:
 	echo "deps: installing $$missing"; \
 	$$sudo apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing
+	@# TensorBoard (PyPI) reads back the event files in the tests
+	@python3 -c 'import tensorboard' 2>/dev/null || python3 -m pip install -q tensorboard \
+	  || echo "deps: could not install tensorboard: its tests will be skipped" >&2
 
 nn.pc:
 	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: nn\nDescription: deep-learning toolkit in C\nVersion: %s\nRequires: %s\nLibs: -L$${libdir} -lnn %s -lgif -fopenmp -lm -lpthread\nCflags: -I$${includedir}\n' \
