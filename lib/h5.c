@@ -1,6 +1,6 @@
-/* h5.c - HDF5 files: the model format (man 5 nn-model) and generic reads of
- * datasets and attributes for tools and tests. The only file that includes
- * hdf5.h.
+/* h5.c - HDF5 files: the model format (man 5 nn-model), the dataset format
+ * (man 5 nn-dataset) and generic reads of datasets and attributes for tools
+ * and tests. The only file that includes hdf5.h.
  *
  * Model file layout (all little-endian; float32, int32, int64):
  *   /                 attributes format="nn-model", version=1, architecture,
@@ -13,6 +13,12 @@
  *   /optim            optional: attributes name, lr, momentum, wd, beta1,
  *                     beta2, alpha, eps, step; /optim/NNN/PARAM/SLOT holds
  *                     each state slot of each trainable parameter
+ * Dataset file layout (man 5 nn-dataset):
+ *   /                 attributes format="nn-dataset", version=1, name,
+ *                     classes, class_names, source and checksum (optional
+ *                     text), mean and std float[C]
+ *   /train/images     uint8 [N,H,W,C], chunked by about 1 MiB, deflate
+ *   /train/labels     int32 [N]; the same two under /test
  * Saving builds the file in memory (HDF5's core driver), then writes it to
  * a temporary file beside the target and renames that into place, or to
  * stdout for "-". Loading "-" reads stdin into memory and opens the image. */
@@ -437,9 +443,13 @@ static size_t image_estimate(const nn_model *m, const nn_optim *o)
     return (bytes + mib - 1) / mib * mib;
 }
 
-/* The whole file in memory: *buf (malloc'd) holds *size bytes. */
-static int build_image(const nn_model *m, const nn_optim *o, const char *name,
-                       void **buf, size_t *size, nn_error *e)
+/* What goes into a file: content(w, file, arg) writes it. */
+typedef int (*content_fn)(writer *w, hid_t file, const void *arg);
+
+/* The whole file in memory: *buf (malloc'd) holds *size bytes. estimate:
+ * about the bytes the file will take (the driver's growth step). */
+static int build_image(content_fn content, const void *arg, size_t estimate,
+                       const char *name, void **buf, size_t *size, nn_error *e)
 {
     writer w = {name, e, 0};
     image im = {NULL, 0};
@@ -451,14 +461,14 @@ static int build_image(const nn_model *m, const nn_optim *o, const char *name,
     *buf = NULL;
     *size = 0;
     hid_t fapl = new_fapl(), file = -1;
-    if (fapl < 0 || H5Pset_fapl_core(fapl, image_estimate(m, o), 0) < 0 ||
+    if (fapl < 0 || H5Pset_fapl_core(fapl, estimate, 0) < 0 ||
         H5Pset_file_image_callbacks(fapl, &cb) < 0 ||
         (file = H5Fcreate(iname, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
         wfail(&w);
     if (fapl >= 0)
         H5Pclose(fapl);
     ssize_t n = -1;
-    if (file >= 0 && write_model(&w, file, m, o) == 0 &&
+    if (file >= 0 && content(&w, file, arg) == 0 &&
         (H5Fflush(file, H5F_SCOPE_LOCAL) < 0 || (n = H5Fget_file_image(file, NULL, 0)) < 0))
         wfail(&w);
     if (file >= 0 && H5Fclose(file) < 0)
@@ -546,18 +556,28 @@ static int write_file(const char *path, const void *buf, size_t size, nn_error *
     return rc;
 }
 
-int nn_model_save(const nn_model *m, const nn_optim *o, const char *path,
-                  nn_error *e)
+typedef struct model_arg {
+    const nn_model *m;
+    const nn_optim *o;
+} model_arg;
+
+static int model_content(writer *w, hid_t file, const void *arg)
 {
-    int to_stdout = strcmp(path, "-") == 0, with_optim;
+    const model_arg *a = arg;
+    return write_model(w, file, a->m, a->o);
+}
+
+/* Builds the file in memory and writes it to path ("-": stdout). */
+static int save_content(content_fn content, const void *arg, size_t estimate,
+                        const char *path, nn_error *e)
+{
+    int to_stdout = strcmp(path, "-") == 0;
     const char *name = to_stdout ? "stdout" : path;
-    if (check_savable(m, o, name, &with_optim, e) < 0)
-        return -1;
     void *buf;
     size_t size;
     quiet q;
     quiet_begin(&q);
-    int rc = build_image(m, with_optim ? o : NULL, name, &buf, &size, e);
+    int rc = build_image(content, arg, estimate, name, &buf, &size, e);
     quiet_end(&q);
     if (rc < 0)
         return -1;
@@ -570,6 +590,16 @@ int nn_model_save(const nn_model *m, const nn_optim *o, const char *path,
     }
     free(buf);
     return rc;
+}
+
+int nn_model_save(const nn_model *m, const nn_optim *o, const char *path,
+                  nn_error *e)
+{
+    int with_optim;
+    if (check_savable(m, o, strcmp(path, "-") == 0 ? "stdout" : path, &with_optim, e) < 0)
+        return -1;
+    model_arg a = {m, with_optim ? o : NULL};
+    return save_content(model_content, &a, image_estimate(a.m, a.o), path, e);
 }
 
 /* ---- generic reading --------------------------------------------------- */
@@ -1324,4 +1354,286 @@ nn_model *nn_model_load(const char *path, nn_optim *o, nn_error *e)
     quiet_end(&q);
     nn_h5_close(f);
     return m;
+}
+
+/* ---- datasets (man 5 nn-dataset) --------------------------------------- */
+
+#define DATASET_FORMAT "nn-dataset"
+#define DATASET_VERSION 1
+#define DATASET_DEFLATE 4 /* zlib level: most of level 9's size at a fraction of its time */
+
+/* A dataset of dims[0] rows of row_bytes each: chunks of about 1 MiB of
+ * whole rows, deflate-compressed; an empty one is contiguous (a chunk
+ * cannot be larger than a fixed-size dataset). */
+static int put_rows(writer *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                    int ndims, const hsize_t *dims, size_t row_bytes, const void *data)
+{
+    hid_t space = H5Screate_simple(ndims, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    herr_t rc = space < 0 || dcpl < 0 ? -1 : 0;
+    if (rc == 0 && dims[0] > 0) {
+        hsize_t chunk[H5S_MAX_RANK];
+        memcpy(chunk, dims, (size_t)ndims * sizeof *chunk);
+        hsize_t rows = ((hsize_t)1 << 20) / (row_bytes ? row_bytes : 1);
+        chunk[0] = rows < 1 ? 1 : rows > dims[0] ? dims[0] : rows;
+        rc = H5Pset_chunk(dcpl, ndims, chunk);
+        if (rc >= 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0)
+            rc = H5Pset_deflate(dcpl, DATASET_DEFLATE);
+    }
+    if (rc >= 0)
+        d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (d < 0)
+        rc = -1;
+    if (rc >= 0 && dims[0] > 0)
+        rc = H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (rc < 0)
+        wfail(w);
+    if (d >= 0)
+        H5Dclose(d);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc < 0 ? -1 : 0;
+}
+
+static int write_split(writer *w, hid_t file, const char *group, const nn_dataset *d,
+                       const nn_split *s)
+{
+    hid_t g = new_group(w, file, group);
+    if (g < 0)
+        return -1;
+    hsize_t idims[4] = {(hsize_t)s->n, (hsize_t)d->h, (hsize_t)d->w, (hsize_t)d->c};
+    hsize_t ldims[1] = {(hsize_t)s->n};
+    int rc = put_rows(w, g, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 4, idims,
+                      (size_t)d->h * d->w * d->c, s->images) < 0 ||
+                     put_rows(w, g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, ldims,
+                              sizeof(int32_t), s->labels) < 0
+                 ? -1
+                 : 0;
+    H5Gclose(g);
+    return rc;
+}
+
+static int dataset_content(writer *w, hid_t file, const void *arg)
+{
+    const nn_dataset *d = arg;
+    if (put_string(w, file, "format", DATASET_FORMAT) < 0 ||
+        put_int(w, file, "version", DATASET_VERSION) < 0 ||
+        put_string(w, file, "name", d->name ? d->name : "") < 0 ||
+        put_int(w, file, "classes", d->classes) < 0 ||
+        (d->class_names && put_strings(w, file, "class_names", d->class_names,
+                                       (size_t)d->classes) < 0) ||
+        (d->source && put_string(w, file, "source", d->source) < 0) ||
+        (d->checksum && put_string(w, file, "checksum", d->checksum) < 0) ||
+        put_attr(w, file, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)d->c, d->mean) < 0 ||
+        put_attr(w, file, "std", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)d->c, d->std) < 0)
+        return -1;
+    return write_split(w, file, "train", d, &d->train) < 0 ||
+                   write_split(w, file, "test", d, &d->test) < 0
+               ? -1
+               : 0;
+}
+
+/* Labels outside 0..classes-1 are an error naming the first. */
+static int check_labels(const nn_split *s, int classes, const char *name, const char *split,
+                        nn_error *e)
+{
+    for (long i = 0; i < s->n; i++)
+        if (s->labels[i] < 0 || s->labels[i] >= classes)
+            return nn_fail(e, "%s: /%s/labels[%ld] is %d, not a class in 0..%d", name, split, i,
+                           (int)s->labels[i], classes - 1);
+    return 0;
+}
+
+int nn_dataset_save(const nn_dataset *d, const char *path, nn_error *e)
+{
+    const char *name = strcmp(path, "-") == 0 ? "stdout" : path;
+    if (d->h < 1 || d->w < 1 || d->c < 1 || d->c > 4)
+        return nn_fail(e, "%s: images of %dx%dx%d cannot be saved (1 to 4 channels)", name,
+                       d->h, d->w, d->c);
+    if (d->classes < 1)
+        return nn_fail(e, "%s: the dataset has no classes", name);
+    if (d->class_names)
+        for (int k = 0; k < d->classes; k++)
+            if (!d->class_names[k])
+                return nn_fail(e, "%s: class %d has no name", name, k);
+    if ((d->train.n > 0 && (!d->train.images || !d->train.labels)) ||
+        (d->test.n > 0 && (!d->test.images || !d->test.labels)) || d->train.n < 0 ||
+        d->test.n < 0)
+        return nn_fail(e, "%s: the dataset has no image data", name);
+    if (check_labels(&d->train, d->classes, name, "train", e) < 0 ||
+        check_labels(&d->test, d->classes, name, "test", e) < 0)
+        return -1;
+    size_t rows = (size_t)d->train.n + (size_t)d->test.n;
+    size_t bytes = rows * ((size_t)d->h * d->w * d->c + sizeof(int32_t)) + ((size_t)1 << 20);
+    for (int k = 0; d->class_names && k < d->classes; k++)
+        bytes += strlen(d->class_names[k]) + 64;
+    bytes += (d->source ? strlen(d->source) : 0) + (d->checksum ? strlen(d->checksum) : 0);
+    return save_content(dataset_content, d, bytes, path, e);
+}
+
+/* An integer dataset read whole as mtype (elements of `size` bytes) that
+ * must have `ndims` dimensions; dims gets them, *data is malloc'd. */
+static int read_ints(nn_h5 *f, const char *path, hid_t mtype, size_t size, int ndims,
+                     hsize_t *dims, void **data, nn_error *e)
+{
+    *data = NULL;
+    if (!exists_quiet(f, path))
+        return nn_fail(e, "%s: no dataset %s", f->name, path);
+    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    if (d < 0)
+        return nn_fail(e, "%s: %s is not a dataset", f->name, path);
+    int rc = -1;
+    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
+    int nd = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    if (type < 0 || nd < 0) {
+        nn_fail(e, "%s: cannot read %s", f->name, path);
+    } else if (H5Tget_class(type) != H5T_INTEGER) {
+        nn_fail(e, "%s: %s is not an integer dataset", f->name, path);
+    } else if (nd != ndims) {
+        nn_fail(e, "%s: %s has %d dimensions, expected %d", f->name, path, nd, ndims);
+    } else if (H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        nn_fail(e, "%s: cannot read %s", f->name, path);
+    } else {
+        size_t n = 1;
+        for (int i = 0; i < nd; i++)
+            n *= (size_t)dims[i];
+        if (!(*data = malloc(n ? n * size : 1))) {
+            nn_fail(e, "%s: out of memory for %s (%zu values)", f->name, path, n);
+        } else if (n && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
+            char why[300];
+            last_cause(why, sizeof why, 0);
+            nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
+            free(*data);
+            *data = NULL;
+        } else {
+            rc = 0;
+        }
+    }
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    H5Dclose(d);
+    return rc;
+}
+
+/* /SPLIT/images and /SPLIT/labels into s; the image shape goes to (or is
+ * checked against, when d->c > 0) d. */
+static int load_split(nn_h5 *f, nn_dataset *d, const char *split, nn_split *s, nn_error *e)
+{
+    char path[64];
+    hsize_t idims[4], ldims[1];
+    void *images, *labels;
+    snprintf(path, sizeof path, "/%s/images", split);
+    if (read_ints(f, path, H5T_NATIVE_UINT8, 1, 4, idims, &images, e) < 0)
+        return -1;
+    s->images = images;
+    if (idims[1] < 1 || idims[2] < 1 || idims[3] < 1 || idims[3] > 4 || idims[1] > 1 << 20 ||
+        idims[2] > 1 << 20 || idims[0] > ((hsize_t)1 << 40))
+        return nn_fail(e, "%s: %s has shape [%llu,%llu,%llu,%llu]; expected [N,H,W,C], C 1 to 4",
+                       f->name, path, (unsigned long long)idims[0], (unsigned long long)idims[1],
+                       (unsigned long long)idims[2], (unsigned long long)idims[3]);
+    if (d->c == 0) {
+        d->h = (int)idims[1], d->w = (int)idims[2], d->c = (int)idims[3];
+    } else if (idims[1] != (hsize_t)d->h || idims[2] != (hsize_t)d->w ||
+               idims[3] != (hsize_t)d->c) {
+        return nn_fail(e, "%s: %s holds %llux%llux%llu images, /train/images %dx%dx%d", f->name,
+                       path, (unsigned long long)idims[1], (unsigned long long)idims[2],
+                       (unsigned long long)idims[3], d->h, d->w, d->c);
+    }
+    s->n = (long)idims[0];
+    snprintf(path, sizeof path, "/%s/labels", split);
+    if (read_ints(f, path, H5T_NATIVE_INT32, sizeof(int32_t), 1, ldims, &labels, e) < 0)
+        return -1;
+    s->labels = labels;
+    if (ldims[0] != idims[0])
+        return nn_fail(e, "%s: %s has %llu labels for %llu images", f->name, path,
+                       (unsigned long long)ldims[0], (unsigned long long)idims[0]);
+    return check_labels(s, d->classes, f->name, split, e);
+}
+
+static int load_dataset(nn_h5 *f, nn_dataset *d, nn_error *e)
+{
+    char *text = NULL;
+    int version;
+    if (H5Aexists_by_name(f->file, "/", "format", H5P_DEFAULT) <= 0)
+        return nn_fail(e, "%s: not an nn dataset (no 'format' attribute)", f->name);
+    if (read_attr_string_quiet(f, "/", "format", &text, e) < 0)
+        return -1;
+    if (strcmp(text, DATASET_FORMAT) != 0) {
+        nn_fail(e, "%s: not an nn dataset (its format is '%s')", f->name, text);
+        free(text);
+        return -1;
+    }
+    free(text);
+    if (read_attr_int(f, "/", "version", &version, e) < 0)
+        return -1;
+    if (version != DATASET_VERSION)
+        return nn_fail(e, "%s: nn-dataset version %d; this program reads version %d", f->name,
+                       version, DATASET_VERSION);
+    if (read_attr_int(f, "/", "classes", &d->classes, e) < 0)
+        return -1;
+    if (d->classes < 1)
+        return nn_fail(e, "%s: classes is %d", f->name, d->classes);
+    if (read_attr_string_quiet(f, "/", "name", &d->name, e) < 0)
+        return -1;
+    const char *optional[2] = {"source", "checksum"};
+    char **dst[2] = {&d->source, &d->checksum};
+    for (int i = 0; i < 2; i++)
+        if (H5Aexists_by_name(f->file, "/", optional[i], H5P_DEFAULT) > 0 &&
+            read_attr_string_quiet(f, "/", optional[i], dst[i], e) < 0)
+            return -1;
+    if (H5Aexists_by_name(f->file, "/", "class_names", H5P_DEFAULT) > 0) {
+        size_t n;
+        if (read_attr_strings(f, "/", "class_names", &d->class_names, &n, e) < 0)
+            return -1;
+        if (n != (size_t)d->classes)
+            return nn_fail(e, "%s: %zu class names for %d classes", f->name, n, d->classes);
+    } else {
+        if (!(d->class_names = calloc((size_t)d->classes + 1, sizeof *d->class_names)))
+            return nn_fail(e, "%s: out of memory", f->name);
+        for (int k = 0; k < d->classes; k++) {
+            char num[16];
+            snprintf(num, sizeof num, "%d", k);
+            if (!(d->class_names[k] = strdup(num)))
+                return nn_fail(e, "%s: out of memory", f->name);
+        }
+    }
+    if (load_split(f, d, "train", &d->train, e) < 0 || load_split(f, d, "test", &d->test, e) < 0)
+        return -1;
+    int have_mean = H5Aexists_by_name(f->file, "/", "mean", H5P_DEFAULT) > 0;
+    int have_std = H5Aexists_by_name(f->file, "/", "std", H5P_DEFAULT) > 0;
+    nn_dataset_stats(d); /* when the file has no statistics */
+    if (have_mean && read_attr_fixed(f, "/", "mean", H5T_NATIVE_FLOAT, sizeof(float),
+                                     (size_t)d->c, d->mean, e) < 0)
+        return -1;
+    if (have_std && read_attr_fixed(f, "/", "std", H5T_NATIVE_FLOAT, sizeof(float),
+                                    (size_t)d->c, d->std, e) < 0)
+        return -1;
+    return 0;
+}
+
+nn_dataset *nn_dataset_load(const char *path, nn_error *e)
+{
+    nn_h5 *f = nn_h5_open(path, e);
+    if (!f)
+        return NULL;
+    nn_dataset *d = calloc(1, sizeof *d);
+    if (!d) {
+        nn_fail(e, "%s: out of memory", f->name);
+        nn_h5_close(f);
+        return NULL;
+    }
+    quiet q;
+    quiet_begin(&q);
+    int rc = load_dataset(f, d, e);
+    quiet_end(&q);
+    nn_h5_close(f);
+    if (rc < 0) {
+        nn_dataset_free(d);
+        return NULL;
+    }
+    return d;
 }

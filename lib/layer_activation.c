@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAR_MIN 32768 /* below this many values a loop runs on one thread */
+/* Below this many values a loop runs on one thread: a parallel region
+ * costs a wake-up of the other threads, and on a busy machine, where they
+ * may not be running, milliseconds (more than the loop takes). */
+#define PAR_MIN (1 << 23)
 
 static int parse_none(nn_layer *l, nn_args *a, nn_error *e)
 {

@@ -20,7 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAR_MIN 32768 /* below this many values a loop runs on one thread */
+/* Below this many values a loop runs on one thread: a parallel region
+ * costs a wake-up of the other threads, and on a busy machine, where they
+ * may not be running, milliseconds (more than the loop takes). */
+#define PAR_MIN (1 << 23)
 #define EPS_DEFAULT 1e-5f
 #define MOMENTUM_DEFAULT 0.1f
 

@@ -4,12 +4,35 @@
  * [OUT, IN] and bias [OUT]:
  *   forward   y = x . weight^T + bias
  *   backward  dx = dy . weight,  dweight += dy^T . x,  dbias += sum_b dy[b]
- * The products are single OpenBLAS calls that use its own threads. */
+ * The products are single OpenBLAS calls. A product of fewer than
+ * SMALL_PRODUCT multiply-adds runs on one thread: OpenBLAS (OpenMP build)
+ * takes omp_get_max_threads() threads, and for a product this small the
+ * threads' start and join cost more than they save (far more on a busy
+ * machine, where a waiting thread may not be running). */
 #include "nn.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define SMALL_PRODUCT 32000000.0
+
+/* C [m, n] = alpha op(A) op(B) + beta C, row-major; one thread when small. */
+static void sgemm(int ta, int tb, int m, int n, int k, const float *a,
+                  int lda, const float *b, int ldb, float beta, float *c,
+                  int ldc)
+{
+    int threads = omp_get_max_threads();
+    int one = (double)m * n * k < SMALL_PRODUCT && threads > 1;
+    if (one)
+        omp_set_num_threads(1);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb,
+                beta, c, ldc);
+    if (one)
+        omp_set_num_threads(threads);
+}
 
 static void dense_forward(nn_layer *l, const float *x, float *y, int n,
                           const nn_pass *p)
@@ -21,8 +44,7 @@ static void dense_forward(nn_layer *l, const float *x, float *y, int n,
     if (bias)
         for (int b = 0; b < n; b++)
             memcpy(y + (size_t)b * out, bias, out * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x,
-                in, wt, in, bias ? 1.0f : 0.0f, y, out);
+    sgemm(0, 1, n, out, in, x, in, wt, in, bias ? 1.0f : 0.0f, y, out);
 }
 
 static void dense_backward(nn_layer *l, const float *x, const float *y,
@@ -32,12 +54,10 @@ static void dense_backward(nn_layer *l, const float *x, const float *y,
     int in = l->in.c, out = l->out.c;
     const float *wt = l->param[0].value;
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out,
-                    1.0f, dy, out, wt, in, 0.0f, dx, in);
+        sgemm(0, 0, n, in, out, dy, out, wt, in, 0.0f, dx, in);
     if (!p->param_grads)
         return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy,
-                out, x, in, 1.0f, l->param[0].grad, in);
+    sgemm(1, 0, out, in, n, dy, out, x, in, 1.0f, l->param[0].grad, in);
     if (l->cfg.bias) {
         float *db = l->param[1].grad;
         for (int o = 0; o < out; o++) {

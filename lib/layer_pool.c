@@ -17,10 +17,16 @@
 
 #include <math.h>
 #include <stdint.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
-#define PAR_MIN 32768 /* below this many values a loop runs on one thread */
+/* Below this many values a loop runs on one thread: a parallel region
+ * costs a wake-up of the other threads, and on a busy machine, where they
+ * may not be running, milliseconds (more than the loop takes). */
+#define PAR_MIN (1 << 23)
 
 /* The window of output (r, q), clipped to the input: rows [*i0, *i1),
  * columns [*j0, *j1). */
@@ -37,25 +43,153 @@ static void window(const nn_layer *l, int r, int q, int *i0, int *i1, int *j0,
 
 /* ---- maxpool ------------------------------------------------------------ */
 
-/* One plane: y [OH, OW] and the winners' indices arg from x [H, W]. */
+/* The outputs [*lo, *hi) of a dimension whose windows lie wholly inside
+ * the input (no clipping): q*s - pad >= 0 and q*s - pad + k <= in. */
+static void inner_range(int pad, int k, int s, int in, int out, int *lo,
+                        int *hi)
+{
+    int a = (pad + s - 1) / s, b = in + pad - k >= 0 ? (in + pad - k) / s + 1 : 0;
+    *lo = a < out ? a : out;
+    *hi = b < out ? b : out;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* The winner of a window: cells in row-major order, a later cell wins when
+ * it is larger or NaN (PyTorch's rule). */
+#define MAX_STEP(v, idx)                  \
+    do {                                  \
+        float v_ = (v);                   \
+        if (v_ > m || isnan(v_))          \
+            m = v_, best = (idx);         \
+    } while (0)
+
+/* One output (r, q) of a plane, window clipped to the input. */
+static void maxpool_clipped(const nn_layer *l, const float *x, int r, int q,
+                            float *y, int32_t *arg)
+{
+    int w = l->in.w, i0, i1, j0, j1;
+    window(l, r, q, &i0, &i1, &j0, &j1);
+    int best = i0 * w + j0;
+    float m = x[best];
+    for (int i = i0; i < i1; i++)
+        for (int j = j0; j < j1; j++)
+            MAX_STEP(x[i * w + j], i * w + j);
+    *y = m;
+    *arg = best;
+}
+
+/* Outputs q0..q1-1 of a row of 2x2 windows at stride 2 lying inside the
+ * input: x0 and x1 are the window's two input rows, at column 2*q0, base
+ * the index of x0[0] in its plane. Branch-free (the winner of random data
+ * is a coin flip); the same rule as MAX_STEP. */
+#if defined(__AVX2__)
+/* The even and odd elements of p[0..16). */
+static inline void deinterleave8(const float *p, __m256 *even, __m256 *odd)
+{
+    __m256 lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
+    __m256 e = _mm256_shuffle_ps(lo, hi, 0x88), o = _mm256_shuffle_ps(lo, hi, 0xdd);
+    *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8));
+    *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8));
+}
+
+/* m, k = v, idx where v is larger than m or NaN. */
+static inline void max_step8(__m256 *m, __m256i *k, __m256 v, __m256i idx)
+{
+    __m256 t = _mm256_or_ps(_mm256_cmp_ps(v, *m, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    *m = _mm256_blendv_ps(*m, v, t);
+    *k = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*k), _mm256_castsi256_ps(idx), t));
+}
+
+/* 8 outputs from x0[0..16) and x1[0..16). */
+static inline void max2x2_8(const float *x0, const float *x1, int32_t base, int w,
+                            float *y, int32_t *arg)
+{
+    __m256 a, b, c, d;
+    deinterleave8(x0, &a, &b);
+    deinterleave8(x1, &c, &d);
+    __m256i k = _mm256_setzero_si256();
+    max_step8(&a, &k, b, _mm256_set1_epi32(1));
+    max_step8(&a, &k, c, _mm256_set1_epi32(w));
+    max_step8(&a, &k, d, _mm256_set1_epi32(w + 1));
+    __m256i q2 = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    k = _mm256_add_epi32(k, _mm256_add_epi32(q2, _mm256_set1_epi32(base)));
+    _mm256_storeu_ps(y, a);
+    _mm256_storeu_si256((__m256i *)arg, k);
+}
+
+static void maxpool_row_2x2(const float *restrict x0, const float *restrict x1,
+                            int q0, int q1, int32_t base, int w,
+                            float *restrict y, int32_t *restrict arg)
+{
+    int n = q1 - q0, q = 0;
+    for (; q + 8 <= n; q += 8)
+        max2x2_8(x0 + 2 * q, x1 + 2 * q, base + 2 * q, w, y + q, arg + q);
+    if (q < n) { /* the tail, through copies (no reads past the row) */
+        float a[16] = {0}, b[16] = {0}, ty[8];
+        int32_t targ[8];
+        memcpy(a, x0 + 2 * q, 2 * (n - q) * sizeof(float));
+        memcpy(b, x1 + 2 * q, 2 * (n - q) * sizeof(float));
+        max2x2_8(a, b, base + 2 * q, w, ty, targ);
+        memcpy(y + q, ty, (n - q) * sizeof(float));
+        memcpy(arg + q, targ, (n - q) * sizeof(int32_t));
+    }
+}
+#else
+static void maxpool_row_2x2(const float *restrict x0, const float *restrict x1,
+                            int q0, int q1, int32_t base, int w,
+                            float *restrict y, int32_t *restrict arg)
+{
+    for (int q = 0; q < q1 - q0; q++) {
+        float a = x0[2 * q], b = x0[2 * q + 1], c = x1[2 * q], d = x1[2 * q + 1];
+        float m = a;
+        int32_t k = 0;
+        int t = b > m || b != b;
+        m = t ? b : m, k = t ? 1 : k;
+        t = c > m || c != c;
+        m = t ? c : m, k = t ? w : k;
+        t = d > m || d != d;
+        m = t ? d : m, k = t ? w + 1 : k;
+        y[q] = m;
+        arg[q] = base + 2 * q + k;
+    }
+}
+#endif
+
+/* One plane: y [OH, OW] and the winners' indices arg from x [H, W]. Rows
+ * and columns whose windows lie inside the input skip the clipping; the
+ * 2x2 window at stride 2 has its own loop. */
 static void maxpool_plane(const nn_layer *l, const float *x, float *y,
                           int32_t *arg)
 {
-    int w = l->in.w, i0, i1, j0, j1;
-    for (int r = 0; r < l->out.h; r++)
-        for (int q = 0; q < l->out.w; q++) {
-            window(l, r, q, &i0, &i1, &j0, &j1);
-            int best = i0 * w + j0;
-            float m = x[best];
-            for (int i = i0; i < i1; i++)
-                for (int j = j0; j < j1; j++) {
-                    float v = x[i * w + j];
-                    if (v > m || isnan(v))
-                        m = v, best = i * w + j;
-                }
-            *y++ = m;
-            *arg++ = best;
+    const nn_layer_cfg *c = &l->cfg;
+    int w = l->in.w, oh = l->out.h, ow = l->out.w, kh = c->kh, kw = c->kw;
+    int rlo, rhi, qlo, qhi;
+    int k22 = kh == 2 && kw == 2 && c->sh == 2 && c->sw == 2;
+    inner_range(c->pt, kh, c->sh, l->in.h, oh, &rlo, &rhi);
+    inner_range(c->pl, kw, c->sw, w, ow, &qlo, &qhi);
+    for (int r = 0; r < oh; r++, y += ow, arg += ow) {
+        int inner = r >= rlo && r < rhi;
+        int a = r * c->sh - c->pt;
+        for (int q = 0; q < ow; q++) {
+            if (!inner || q < qlo || q >= qhi) {
+                maxpool_clipped(l, x, r, q, y + q, arg + q);
+                continue;
+            }
+            int i0 = a * w + q * c->sw - c->pl, best = i0;
+            if (k22) {
+                maxpool_row_2x2(x + i0, x + i0 + w, q, qhi, i0, w, y + q, arg + q);
+                q = qhi - 1;
+                continue;
+            }
+            float m = x[i0];
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++)
+                    MAX_STEP(x[i0 + i * w + j], i0 + i * w + j);
+            y[q] = m;
+            arg[q] = best;
         }
+    }
 }
 
 static void maxpool_forward(nn_layer *l, const float *x, float *y, int n,

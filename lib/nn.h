@@ -509,9 +509,107 @@ typedef struct nn_dataset {
     nn_split train, test;
 } nn_dataset;
 
+/* source: where the files came from (URLs or paths, one a line, or
+ * "folder:PATH"); checksum: "SHA256  FILE" lines as sha256sum writes them
+ * (NULL: none). class_names has a NULL after its `classes` entries. */
 nn_dataset *nn_dataset_load(const char *path, nn_error *e); /* "-": stdin */
+/* Through a temporary file renamed into place; "-": stdout. Images are
+ * chunked and deflate-compressed. */
 int nn_dataset_save(const nn_dataset *d, const char *path, nn_error *e);
 void nn_dataset_free(nn_dataset *d);
+/* An empty dataset (no images) of h x w x c images and `classes` classes
+ * named from names[] (NULL: "0", "1", ...); every string is copied. */
+nn_dataset *nn_dataset_new(const char *name, int h, int w, int c, int classes,
+                           const char *const *names, nn_error *e);
+/* d->mean and d->std: per channel over the train images, in [0,1] (the
+ * test images when train is empty; 0 and 1 when both are). */
+void nn_dataset_stats(nn_dataset *d);
+
+/* Row selection on labels[n] (values in 0..classes-1), a pure function of
+ * the seed; mark[i] is set to 1 for the rows picked, 0 for the others.
+ * fraction: round(frac * count) rows of every class. count: min(k, n)
+ * rows in all, shared among the classes in proportion to their sizes
+ * (largest remainders). */
+int nn_pick_fraction(const int32_t *labels, long n, int classes, double frac,
+                     uint64_t seed, uint8_t *mark, nn_error *e);
+int nn_pick_count(const int32_t *labels, long n, int classes, long k,
+                  uint64_t seed, uint8_t *mark, nn_error *e);
+
+/* In-place operations. select_classes keeps the classes named in `list`
+ * (comma-separated), relabelled 0, 1, ... in list order; an unknown name
+ * is an error that lists the known ones. split pools train and test and
+ * puts round(frac * count) images of every class in test, the rest in
+ * train, both in their original order. limit keeps at most n images of
+ * each split (nn_pick_count, original order). gray makes one luma channel
+ * (nn_image_convert's). resize fits every image to size x size
+ * (nn_image_fit: the shorter side scaled to size, the centre cropped). */
+int nn_dataset_select_classes(nn_dataset *d, const char *list, nn_error *e);
+int nn_dataset_split(nn_dataset *d, double frac, uint64_t seed, nn_error *e);
+int nn_dataset_limit(nn_dataset *d, long n, uint64_t seed, nn_error *e);
+int nn_dataset_gray(nn_dataset *d, nn_error *e);
+int nn_dataset_resize(nn_dataset *d, int size, nn_error *e);
+
+/* ---- dataset sources (lib/registry.c, lib/formats.c; man 1 nn-fetch-data) */
+
+/* One line of the registry (data/datasets.tsv): one file of a dataset and
+ * one place to get it from. A dataset has a line per file and place. */
+typedef struct nn_reg_row {
+    char *name;      /* the dataset: "fashion-mnist" */
+    char *format;    /* idx, cifar10, pets, dogs-vs-cats */
+    char *file;      /* "train-images-idx3-ubyte.gz" */
+    long long size;  /* bytes; -1: unknown */
+    char *sha256;    /* lower-case hex; NULL: unknown */
+    char *source;    /* base URL (ends in '/'), a directory (starts with
+                        '/'), or NULL: nowhere (the user brings the file) */
+    char *classes;   /* comma-separated class names; NULL: from the files */
+    int line;
+} nn_reg_row;
+
+typedef struct nn_registry {
+    char *path;
+    nn_reg_row *rows;
+    int n;
+} nn_registry;
+
+/* path NULL: $NN_DATASETS, else the registry installed beside the program
+ * (PREFIX/share/nn/datasets.tsv, or data/datasets.tsv of a source tree). */
+nn_registry *nn_registry_load(const char *path, nn_error *e);
+void nn_registry_free(nn_registry *r);
+/* The registry as TSV with a header line (what --list prints). */
+void nn_registry_print(const nn_registry *r, FILE *out);
+
+/* How nn_dataset_fetch gets and builds a dataset. */
+typedef struct nn_dataset_opts {
+    const char *from;   /* a directory holding the files: no network */
+    const char *mirror; /* replaces the registry's base URLs */
+    const char *cache;  /* NULL: $NN_DATA_HOME, else ~/.cache/nn */
+    nn_fetch_opts fetch;
+    int size;           /* > 0: nn_image_fit to size x size */
+    const char *classes; /* comma-separated subset, in label order */
+    double test_frac;   /* < 0: the source's split, 0.2 where it has none */
+    long limit;         /* > 0: at most this many images per split */
+    int gray;
+    uint64_t seed;      /* of --test-frac and --limit */
+    int verbose;        /* 1: report (through note) each step */
+    /* Warnings (a skipped image, an unverifiable file) and notes; may be
+     * NULL. */
+    void (*warn)(void *ctx, const char *msg);
+    void (*note)(void *ctx, const char *msg);
+    void *ctx;
+} nn_dataset_opts;
+
+/* The dataset `name` of registry r, or "folder:PATH" (one sub-folder per
+ * class), got (local copy, cache, or download with checksum), read,
+ * selected, split, resized, with its statistics. */
+nn_dataset *nn_dataset_fetch(const nn_registry *r, const char *name,
+                             const nn_dataset_opts *o, nn_error *e);
+/* The local path of each distinct file of dataset `name` (registry order)
+ * after nn_dataset_fetch's search and checks; paths[] and sums[] (NULL
+ * where unknown) are malloc'd, n entries; origin[i] is the URL or path it
+ * came from. */
+int nn_dataset_files(const nn_registry *r, const char *name,
+                     const nn_dataset_opts *o, int *n, char ***files,
+                     char ***paths, char ***sums, char ***origin, nn_error *e);
 
 /* ---- pictures for people (lib/plot.c, lib/font.c, lib/gif.c) ---------- */
 
@@ -584,6 +682,459 @@ int nn_tb_image(nn_tb *t, const char *tag, long step, const nn_image *img);
 int nn_tb_graph(nn_tb *t, const nn_model *m);
 int nn_tb_flush(nn_tb *t);
 int nn_tb_close(nn_tb *t); /* flushes; returns -1 if a write had failed */
+
+/* ---- training (lib/data.c, lib/train.c, lib/search.c) ------------------ */
+
+/* What a loader reads: rows index[0..n) of a split of h x w x c images
+ * (index NULL: rows 0..n-1), in batches of `batch` (the last one may be
+ * smaller), as float [c, h, w] with x = (u/255 - mean[c]) / std[c]. */
+typedef struct nn_data {
+    const nn_split *split;
+    int h, w, c;
+    const long *index;
+    long n;
+    int batch;
+    int shuffle;   /* 1: a new order each epoch, a pure function of (seed, epoch) */
+    int augment;   /* 1: a random crop of the image zero-padded (black) by
+                      nn_augment_pad px, and a horizontal flip with p 0.5,
+                      pure functions of (seed, epoch, row) */
+    uint64_t seed;
+    float mean[4], std[4];
+} nn_data;
+
+typedef struct nn_batch {
+    long epoch, index; /* 0-based epoch and batch within it */
+    int n;
+    float *x;          /* [n, c, h, w] */
+    int *y;            /* [n] labels */
+} nn_batch;
+
+long nn_data_batches(const nn_data *d); /* ceil(n / batch) */
+int nn_augment_pad(int h, int w);       /* 4 for images of >= 32 px, else 2 */
+/* The sample positions (0..n-1) of epoch `epoch` in training order. */
+void nn_data_order(const nn_data *d, long epoch, long *order);
+/* Makes batch b of an epoch whose order nn_data_order gave (NULL: in
+ * order): out->x needs batch*c*h*w floats, out->y batch ints. */
+void nn_data_fill(const nn_data *d, const long *order, long epoch, long b,
+                  nn_batch *out);
+/* Splits rows 0..n-1 of a training split into a share `val` for
+ * validation and the rest for training (at most `limit` rows when limit >
+ * 0), each sorted, the same for the same seed; both arrays malloc'd. */
+int nn_data_split(long n, float val, long limit, uint64_t seed, long **train,
+                  long *ntrain, long **valid, long *nval, nn_error *e);
+
+/* A prefetch thread: it makes batch k+1 while the caller trains on batch k
+ * (two buffers, allocated at start). Batches come in order from (epoch,
+ * batch) to the end of epoch end_epoch-1, exactly as nn_data_fill makes
+ * them. */
+typedef struct nn_loader nn_loader;
+nn_loader *nn_loader_start(const nn_data *d, long epoch, long batch,
+                           long end_epoch, nn_error *e);
+/* The next batch, valid until the next call; NULL after the last. */
+const nn_batch *nn_loader_next(nn_loader *l);
+double nn_loader_wait(const nn_loader *l); /* seconds next() waited for data */
+void nn_loader_stop(nn_loader *l);         /* stops the thread, frees */
+
+/* One epoch's record. Losses and accuracies are means over samples; NAN
+ * where not measured. */
+typedef struct nn_epoch_stats {
+    int epoch;                   /* 1-based */
+    long step;                   /* updates done at its end */
+    float train_loss, train_acc; /* over the epoch's batches, in train mode */
+    float val_loss, val_acc;     /* eval mode, after the epoch */
+    float test_loss, test_acc;
+    float lr;                    /* of the epoch's last step */
+    double images_per_s;         /* training throughput */
+    double seconds;              /* training and evaluation */
+    double data_wait;            /* share of training time spent waiting for data */
+} nn_epoch_stats;
+
+typedef struct nn_step_stats {
+    long step;                   /* updates done, this one included */
+    int epoch;                   /* 0-based */
+    long batch, batches;         /* this batch (0-based) of the epoch's */
+    float loss, acc, lr;         /* this batch's */
+    float probe_loss, probe_acc; /* a test batch every probe_every steps, else NAN */
+    double elapsed;              /* seconds of this epoch's training so far */
+    long images;                 /* images trained in this epoch so far */
+} nn_step_stats;
+
+typedef struct nn_trainer nn_trainer;
+
+typedef struct nn_train_cfg {
+    int epochs;             /* in all: a resumed run continues up to this */
+    int batch;
+    uint64_t seed;          /* order, augmentation, dropout (init: the caller) */
+    float val;              /* share of train held out for validation */
+    long train_limit;       /* > 0: train on at most this many samples */
+    int augment;
+    int mean_subtract;      /* the model's mean from the dataset's, std 1 */
+    int eval_test;          /* evaluate the test split after each epoch */
+    nn_schedule schedule;   /* applied to the optimizer's lr */
+    long probe_every;       /* > 0: probe a test batch every K steps */
+    const char *checkpoint; /* written at each epoch end and when stopped */
+    /* Hooks (each may be NULL). A hook returning -1 (message in e) ends
+     * training with that error; stop() returning nonzero ends it after the
+     * current step, with a checkpoint. */
+    void *ctx;
+    int (*on_step)(void *ctx, const nn_trainer *t, const nn_step_stats *s,
+                   nn_error *e);
+    int (*on_epoch)(void *ctx, const nn_trainer *t, const nn_epoch_stats *s,
+                    nn_error *e);
+    int (*stop)(void *ctx);
+} nn_train_cfg;
+
+/* A training run. The fields are for reading (hooks); nn_trainer_new and
+ * nn_trainer_run own them. */
+struct nn_trainer {
+    nn_train_cfg cfg;
+    nn_model *m;
+    nn_optim *o;
+    const nn_dataset *d;
+    nn_data train, val, test;   /* val.n == 0: no validation split */
+    long *train_rows, *val_rows;
+    int epoch;                  /* 0-based epoch of the next step */
+    long batch;                 /* and its batch */
+    long step;                  /* updates done */
+    double part_loss;           /* sums over the current epoch so far */
+    long part_correct, part_seen;
+    double part_seconds, part_wait;
+    nn_epoch_stats *history;    /* one per finished epoch */
+    int nhistory, cap;
+    float *targets;             /* one-hot targets for mse/bce, [batch, classes] */
+    long probe_batch;           /* the next test batch probed */
+    float *probe_x;
+    int *probe_y;
+    int diverged;               /* the run ended on a non-finite loss or weights */
+};
+
+/* epochs 10, batch 64, seed 1, schedule constant, the rest 0. */
+void nn_train_defaults(nn_train_cfg *c);
+/* Checks that model m (named mname in the message) fits dataset d: image
+ * channels and size, and classes. */
+int nn_train_check_fit(const nn_model *m, const char *mname,
+                       const nn_dataset *d, const char *dname, nn_error *e);
+/* Reads the settings a checkpoint was trained with (m->train_state) into
+ * c: epochs, batch, seed, val, train_limit, augment, mean_subtract,
+ * eval_test, schedule. */
+int nn_train_state_settings(const char *state, nn_train_cfg *c, nn_error *e);
+/* Prepares training of m with o (set up for m) on d: checks the fit, sets
+ * the normalisation (mean_subtract) and class names, splits, reserves.
+ * When m->train_state is set (a checkpoint), continues where it stopped. */
+nn_trainer *nn_trainer_new(nn_model *m, nn_optim *o, const nn_dataset *d,
+                           const nn_train_cfg *c, nn_error *e);
+/* Trains up to cfg.epochs. 0: done; 1: stopped by cfg.stop, checkpoint
+ * written; -1: error. A non-finite loss is an error naming the step, and
+ * leaves the last checkpoint on disk as it was. */
+int nn_trainer_run(nn_trainer *t, nn_error *e);
+void nn_trainer_free(nn_trainer *t);
+/* Mean loss and accuracy of m on d in eval mode (m reserved for d->batch). */
+int nn_evaluate(nn_model *m, const nn_data *d, float *loss, float *acc,
+                nn_error *e);
+/* The per-epoch TSV: the header line and one epoch's row (no newline). */
+const char *nn_epoch_tsv_header(void);
+void nn_epoch_tsv_row(const nn_epoch_stats *s, char *buf, size_t size);
+
+/* What a training run writes besides the model (lib/train_log.c). */
+typedef struct nn_train_log_cfg {
+    const char *tsv;          /* the per-epoch TSV ("-": stdout); NULL: none */
+    const char *logdir;       /* TensorBoard runs logdir/train and logdir/test */
+    long log_every;           /* scalars every K steps */
+    const char *plot_dir;     /* loss.png and accuracy.png after each epoch */
+    long filters_every;       /* > 0: a filter snapshot every N steps */
+    int filters_layer;        /* a conv layer (-1: the first) */
+    const char *filters_path; /* writes PATH.gif and PATH.png */
+} nn_train_log_cfg;
+
+typedef struct nn_train_log nn_train_log;
+nn_train_log *nn_train_log_open(const nn_train_log_cfg *c, const nn_trainer *t,
+                                nn_error *e);
+int nn_train_log_step(nn_train_log *l, const nn_trainer *t,
+                      const nn_step_stats *s, nn_error *e);
+int nn_train_log_epoch(nn_train_log *l, const nn_trainer *t,
+                       const nn_epoch_stats *s, nn_error *e);
+/* Writes the filter GIF and sheet, closes everything, frees l. */
+int nn_train_log_close(nn_train_log *l, const nn_trainer *t, nn_error *e);
+/* dir/loss.png and dir/accuracy.png: train, validation and test per epoch. */
+int nn_plot_history(const char *dir, const nn_epoch_stats *h, int n,
+                    nn_error *e);
+
+/* Random hyper-parameter search (lib/search.c): every trial trains a
+ * fresh model on train/validation (never test) with lr and wd drawn
+ * log-uniformly from their ranges. */
+typedef struct nn_search_cfg {
+    int trials;
+    float lr_lo, lr_hi; /* lr_lo == 0: the optimizer's lr */
+    float wd_lo, wd_hi; /* wd_lo == 0: the optimizer's wd */
+    const char *tsv;    /* trials sorted by final validation accuracy */
+    const char *png;    /* the best trials' accuracy curves in a grid */
+    int best;           /* trials in the grid (0: 20) */
+    int quiet;          /* 0: one line per trial on stderr */
+} nn_search_cfg;
+
+/* Runs the search; train->stop is honoured (the trials so far are still
+ * written; returns 1). */
+int nn_search(const char *arch_text, const char *arch_file,
+              const nn_dataset *d, const nn_optim *base,
+              const nn_train_cfg *train, const nn_search_cfg *s, nn_error *e);
+
+/* ---- evaluation (lib/eval.c, lib/meter*.c) ----------------------------- */
+
+/* A meter measures a model over batches of its outputs (accuracy, top-k,
+ * loss, ...). Each meter is one file lib/meter_NAME.c that defines an
+ * nn_meter_type, and one line in lib/meter.c: changing the measure is
+ * changing one word of --meter. */
+
+/* What every meter is made with. */
+typedef struct nn_meter_cfg {
+    int classes;                    /* k: outputs per sample */
+    const char *const *class_names; /* k names; NULL: "0", "1", ... */
+    nn_loss_kind loss;              /* the model's loss (the loss meter) */
+    int topk;                       /* K of the top-k meter (5) */
+    FILE *confusion_tsv;            /* confusion: the matrix as TSV here ... */
+    const char *confusion_png;      /* ... and as a heat map PNG (NULL: not) */
+    const char *confusion_title;    /* the heat map's title (NULL: plain) */
+} nn_meter_cfg;
+
+/* One batch of n samples as the meters see it. */
+typedef struct nn_meter_batch {
+    int n, k;
+    const float *out;    /* [n,k] the model's output; the prediction is its
+                            argmax (the first of equal values) */
+    const float *prob;   /* [n,k] class probabilities (nn_eval_probs) */
+    const float *logits; /* [n,k] what softmax cross-entropy is taken on for
+                            xent models (the input of a final softmax, else
+                            out); NULL: none (then xent is -log prob) */
+    const int *labels;   /* [n] true classes, 0..k-1 */
+} nn_meter_batch;
+
+typedef struct nn_meter_type {
+    const char *name; /* as --meter takes it: "accuracy" */
+    const char *help; /* one line */
+    /* The meter's state; NULL with a message in e when the meter does not
+     * apply (auc on a 10-class model). */
+    void *(*create)(const nn_meter_cfg *c, nn_error *e);
+    void (*add)(void *state, const nn_meter_batch *b);
+    /* Rows to tsv (nn_meter_row) and lines for people to people; either
+     * may be NULL. */
+    int (*report)(void *state, const nn_meter_cfg *c, FILE *tsv, FILE *people,
+                  nn_error *e);
+    void (*free)(void *state);
+} nn_meter_type;
+
+/* The registry (lib/meter.c). */
+const nn_meter_type *const *nn_meter_types(void); /* NULL-terminated */
+const nn_meter_type *nn_meter_type_find(const char *name);
+/* "loss, accuracy, ...": every meter's name, for messages. */
+void nn_meter_names(char *buf, size_t size);
+/* One row "metric\tclass\tvalue" of the metrics table; cls NULL: "-" (all
+ * classes). Whole numbers are written in full, others as the shortest
+ * text that reads back as the same float. */
+void nn_meter_row(FILE *tsv, const char *metric, const char *cls, double value);
+/* Class i's name under c, or its number written into buf. */
+const char *nn_meter_class_name(const nn_meter_cfg *c, int i, char buf[16]);
+
+/* Meters chosen by name. */
+typedef struct nn_meters nn_meters;
+/* list: names separated by commas ("loss,accuracy,top5"; "topN" is topk
+ * with K = N). An unknown name is an error that lists the valid ones. */
+nn_meters *nn_meters_new(const char *list, const nn_meter_cfg *c, nn_error *e);
+void nn_meters_add(nn_meters *s, const nn_meter_batch *b);
+/* The header "metric\tclass\tvalue" and every meter's rows in list order
+ * to tsv, and their lines to people (either may be NULL). */
+int nn_meters_report(nn_meters *s, FILE *tsv, FILE *people, nn_error *e);
+void nn_meters_free(nn_meters *s);
+
+/* Samples per inference batch: 256, or fewer when a sample's activations
+ * are large (a batch takes about 512 MiB). */
+int nn_eval_batch_size(const nn_model *m);
+/* Class probabilities from the model's output out [n,k]: a final softmax's
+ * output and mse outputs as they are; softmax for xent, sigmoid for bce. */
+void nn_eval_probs(const nn_model *m, const float *out, int n, float *prob);
+/* The meter settings of a model: classes, class names, loss; topk 5. */
+void nn_eval_meter_cfg(const nn_model *m, nn_meter_cfg *c);
+/* Runs m in eval mode (dropout off, batch-norm running statistics) over
+ * every row of split s, whose images have the model's input size, in
+ * batches on all threads, and feeds each batch to ms. name ("test") is
+ * used in errors: an empty split, a label outside 0..k-1. */
+int nn_eval_split(nn_model *m, const nn_split *s, const char *name,
+                  nn_meters *ms, nn_error *e);
+/* Predictions for image files (PNG or JPEG of any size, made into the
+ * model's input by nn_input_from_image): the header
+ * "file\tclass\tprobability\trank" and, for each file in order, the topk
+ * most probable classes, to tsv. A file that cannot be read is reported on
+ * log as one line "prefix: MESSAGE; skipped it" and left out; *failed gets
+ * their count. -1: the model cannot take images, out of memory. */
+int nn_eval_images(nn_model *m, const char *const *paths, long n, int topk,
+                   FILE *tsv, FILE *log, const char *prefix, long *failed,
+                   nn_error *e);
+
+/* ---- features and visualization (lib/featmap.c, lib/vis.c) ------------ */
+
+/* Models made from a model (lib/model_derive.c). Layers 0..last of m
+ * (last < 0: all) rebuilt for input `in` (same channels) with m's
+ * parameter values, normalisation and class names copied. Fails, naming
+ * the layer, where a parameter would change shape (a dense layer after a
+ * flatten at another input size). */
+nn_model *nn_model_resized(const nn_model *m, int last, nn_dims in,
+                           nn_error *e);
+/* Sets the initializer of every conv and dense weight (then
+ * nn_model_init_params): initialization studies of untrained networks. */
+void nn_model_set_weight_init(nn_model *m, nn_init init);
+
+/* A layer's filters are the output channels of a conv layer, carried on
+ * by the channel-wise layers after it (batchnorm, activations, pooling,
+ * dropout, gap). The conv layer whose filters layer `layer` carries, or
+ * -1 (flatten, dense, softmax, or no conv before it). */
+int nn_filter_source(const nn_model *m, int layer);
+/* The conv layers as "0, 3, 7, ..." (or "none"); returns their count. */
+int nn_conv_layers_text(const nn_model *m, char *buf, size_t size);
+typedef enum nn_layer_need {
+    NN_NEED_ANY = 0, /* any layer */
+    NN_NEED_FILTERS, /* a layer with filters (nn_filter_source >= 0) */
+    NN_NEED_CONV     /* a conv layer (its weights) */
+} nn_layer_need;
+/* The layer named by text (index or name) that has what `need` asks; -1
+ * with a message that lists what is valid. */
+int nn_layer_lookup(const nn_model *m, const char *text, nn_layer_need need,
+                    nn_error *e);
+/* 0 when filter is a channel of layer's output; else -1 naming the range. */
+int nn_filter_check(const nn_model *m, int layer, int filter, nn_error *e);
+
+/* Per-channel means over the map: act [n, d.c, d.h, d.w] -> means [n, d.c]. */
+void nn_channel_means(const float *act, int n, nn_dims d, float *means);
+/* Indices of the k largest of v[0..n) (k <= n), largest first; ties go to
+ * the lower index. */
+void nn_top_k(const float *v, int n, int k, int *idx);
+/* Runs x [n, input] through m (eval mode) up to `layer`, in batches of
+ * `batch`: per-filter means [n, C] of the layer's output and, when maps is
+ * not NULL, the output itself [n, C, H, W]. Reserves m for the batch. */
+int nn_featmap(nn_model *m, int layer, const float *x, int n, int batch,
+               float *means, float *maps, nn_error *e);
+
+/* One input's maps [C, H, W] as a sheet in `cols` columns (0: about
+ * square), each map scaled from its own min..max to black..white and
+ * labelled with its filter index. */
+int nn_featmap_grid(const float *maps, nn_dims d, int cols, nn_image *out,
+                    nn_error *e);
+
+/* What nn_activation_stats measures of one layer's output. */
+typedef struct nn_act_stats {
+    int layer;
+    double mean, std; /* over every value of every input */
+    size_t total;     /* values seen: n * C*H*W */
+    float *values;    /* a sample for histograms: every k-th value, at most
+                         `keep` (malloc'd) */
+    size_t count;
+} nn_act_stats;
+/* The layers an activation-histogram study shows: the nonlinearities
+ * (relu, leakyrelu, sigmoid, tanh) up to `last`, or every layer up to
+ * `last` when there is none. Writes their indices; returns the count. */
+int nn_hist_layers(const nn_model *m, int last, int *layers);
+/* Runs x [n, input] through m (eval mode, batches of `batch`) and measures
+ * the outputs of layers[0..nl): exact mean and std, and up to keep values
+ * each for a histogram. out has nl entries (free with nn_act_stats_free). */
+int nn_activation_stats(nn_model *m, const float *x, int n, int batch,
+                        const int *layers, int nl, size_t keep,
+                        nn_act_stats *out, nn_error *e);
+void nn_act_stats_free(nn_act_stats *s, int n);
+
+/* A dataset row and its score. */
+typedef struct nn_scored {
+    long index;
+    float score;
+} nn_scored;
+/* The k rows of split s (images h x w x c; c must be the model's channels,
+ * other sizes are fitted) whose mean activation of `filter` at `layer` is
+ * largest, largest first (ties: the lower row). The split streams through
+ * m in batches of `batch`: memory is one batch of inputs and activations
+ * and a heap of k. *nout = min(k, s->n) (rows scoring NaN are left out). */
+int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
+                  int h, int w, int c, int batch, int k, nn_scored *out,
+                  int *nout, nn_error *e);
+
+/* Those rows of d's split s as a sheet, each labelled "#ROW CLASS SCORE". */
+int nn_scored_montage(const nn_dataset *d, const nn_split *s,
+                      const nn_scored *rows, int n, nn_image *out,
+                      nn_error *e);
+
+/* Activation files (lib/h5_acts.c; man 5 nn-acts). */
+typedef struct nn_acts {
+    int n, c;         /* inputs, filters */
+    int h, w;         /* map size; 0 when there are no maps */
+    float *means;     /* [n, c] per-filter mean activation */
+    float *maps;      /* [n, c, h, w] or NULL */
+    int *top;         /* --top: filters by mean over inputs, largest first */
+    int ntop;         /* 0: none */
+    char *model;      /* the model (or architecture) file */
+    int layer;
+    char *layer_name, *layer_type;
+    char **inputs;    /* n names (image files), NULL-terminated */
+} nn_acts;
+/* Writes through a temporary file renamed into place; "-": stdout. */
+int nn_acts_save(const nn_acts *a, const char *path, nn_error *e);
+nn_acts *nn_acts_load(const char *path, nn_error *e); /* "-": stdin */
+/* An activation file held in memory; name is used in messages. */
+nn_acts *nn_acts_decode(const void *buf, size_t size, const char *name,
+                        nn_error *e);
+void nn_acts_free(nn_acts *a);
+/* 1 when buf starts like an HDF5 file. */
+int nn_is_hdf5(const void *buf, size_t size);
+
+/* Activation maximization (lib/vis.c), after the feature-visualization
+ * tutorial: start from uniform noise in [150,180]/255, normalise as the
+ * model's input, maximize the filter's mean activation with Adam on the
+ * pixels (the network frozen), denormalise, bicubic upscale, blur; repeat
+ * at each scale. */
+typedef struct nn_vis_cfg {
+    int size;                /* first image size (56) */
+    int upscaling_steps;     /* scales, as the tutorial's loop counts them
+                                (12: 56, 67, ... 408); 0 or 1: one */
+    double upscaling_factor; /* 1.2; next size = (int)(size * factor) */
+    int steps;               /* Adam steps per scale (20) */
+    float lr, wd;            /* 0.1; 1e-6 (torch Adam's weight_decay) */
+    int blur;                /* box blur after each upscale (5; <= 1: none) */
+    uint64_t seed;           /* the noise: per filter, from (seed, filter) */
+    int batch;               /* filters optimized together (0: as many as
+                                fit in about 1 GiB of activations) */
+    int keep_frames;         /* 1: keep each scale's image */
+    FILE *log;               /* not NULL: a line per scale */
+} nn_vis_cfg;
+
+void nn_vis_defaults(nn_vis_cfg *c);
+/* The image size of each scale; returns the number of scales (at most
+ * max are written). */
+int nn_vis_sizes(const nn_vis_cfg *c, int *sizes, int max);
+
+typedef struct nn_vis_result {
+    int filter;
+    int c, h, w;       /* the final image */
+    float *image;      /* [c, h, w] in [0, 1], RGB (or gray) */
+    nn_image *frames;  /* keep_frames: the image after each scale, 8-bit RGB
+                          or gray, at that scale's size */
+    int nframes;
+    float start;       /* the filter's mean activation on the starting noise */
+    float final;       /* ... on the final image (as clamped to [0, 1]) */
+    float others;      /* the other filters' mean activations on it, averaged */
+} nn_vis_result;
+/* One result per filter of `layer` (a layer with filters; see
+ * nn_filter_source); m is not changed. */
+int nn_vis_run(const nn_model *m, int layer, const int *filters, int n,
+               const nn_vis_cfg *c, nn_vis_result *out, nn_error *e);
+void nn_vis_result_free(nn_vis_result *r);
+/* The raw filters of conv layer `layer` as a labelled sheet: a tile per
+ * output filter, RGB when it has 3 input channels (in RGB order), gray
+ * (the mean over input channels) otherwise; one symmetric scale [-a, a],
+ * a = max |w|, so 0 is mid-gray. */
+int nn_vis_weights(const nn_model *m, int layer, nn_image *sheet,
+                   nn_error *e);
+/* The filters listed in a file ("-": stdin): an activation file (its top
+ * filters, or else the k with the largest mean over its inputs; k <= 0:
+ * 6) or text whose lines start with a filter index (TSV; lines that do not
+ * start with a number, like a header, are skipped). *filters is malloc'd;
+ * *layer gets the activation file's layer, or -1. */
+int nn_filters_read(const char *path, int k, int **filters, int *n,
+                    int *layer, nn_error *e);
 
 /* ---- CUDA (kernels/, when built with nvcc) ----------------------------- */
 

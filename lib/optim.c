@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tensors at least this long are updated by all threads. */
-#define PARALLEL_MIN 32768
+/* Tensors at least this long are updated by all threads (a parallel
+ * region costs a wake-up of the other threads: milliseconds on a busy
+ * machine, more than a smaller update takes). */
+#define PARALLEL_MIN (1 << 20)
 
 #define OPTIM_NAMES "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw"
 

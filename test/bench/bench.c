@@ -11,6 +11,92 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+
+/* CPU seconds of the process (all threads): under load, steadier than the
+ * wall clock, and with spinning threads it shows what waiting costs. */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* The pass a layer sees inside the model (as nn_model_forward gives it). */
+static nn_pass layer_pass(const nn_model *m, const nn_pass *p)
+{
+    nn_pass pass = *p;
+    int t = nn_threads();
+    pass.work = m->work;
+    pass.threads = t < m->work_threads ? t : m->work_threads;
+    return pass;
+}
+
+/* Time of one call, wall and CPU, added to t[0] and t[1]. */
+#define TIMED(t, call)                                     \
+    do {                                                   \
+        double w0_ = nn_now(), c0_ = cpu_now();            \
+        call;                                              \
+        (t)[0] += nn_now() - w0_, (t)[1] += cpu_now() - c0_; \
+    } while (0)
+
+/* K steps of mode, layer by layer: ms per step of each layer's forward
+ * and backward, and of the optimizer, on stderr (wall and CPU). */
+static void profile_layers(nn_model *m, nn_optim *o, const float *x,
+                           const int *labels, int batch, const char *mode,
+                           int last_conv, const float *dvis, float *dx, int k)
+{
+    int train = strcmp(mode, "train") == 0, vis = strcmp(mode, "vis") == 0;
+    int last = vis ? last_conv : m->nlayers - 1;
+    double (*fw)[2] = calloc(m->nlayers, sizeof *fw), (*bw)[2] = calloc(m->nlayers, sizeof *bw);
+    double opt[2] = {0, 0}, loss[2] = {0, 0};
+    nn_pass p = {.train = train, .seed = 1, .step = 1000, .param_grads = train};
+    for (int it = 0; it < k; it++) {
+        nn_pass pass = layer_pass(m, &p);
+        for (int i = 0; i <= last; i++) {
+            nn_layer *l = &m->layers[i];
+            TIMED(fw[i], l->type->forward(l, i ? m->act[i - 1] : x, m->act[i], batch, &pass));
+        }
+        if (!train && !vis)
+            continue;
+        const float *g = dvis;
+        int from = last;
+        if (train) {
+            nn_model_zero_grads(m);
+            int kk = (int)nn_dims_size(m->layers[last].out);
+            if (strcmp(m->layers[last].type->keyword, "softmax") == 0)
+                from = last - 1;
+            TIMED(loss, nn_loss_softmax_xent(from >= 0 ? m->act[from] : x, labels, batch,
+                                             kk, m->dbuf[0]));
+            g = m->dbuf[0];
+        }
+        for (int i = from; i >= 0; i--) {
+            nn_layer *l = &m->layers[i];
+            float *out = i == 0 ? (vis ? dx : NULL) : g == m->dbuf[0] ? m->dbuf[1] : m->dbuf[0];
+            TIMED(bw[i], l->type->backward(l, i ? m->act[i - 1] : x, m->act[i], g, out, batch,
+                                           &pass));
+            g = out;
+        }
+        if (train)
+            TIMED(opt, nn_optim_step(o, m, 1e-4f));
+        p.step++;
+    }
+    double tf[2] = {0, 0}, tb[2] = {0, 0};
+    fprintf(stderr, "%5s  %-12s %-10s %9s %9s %9s %9s\n", "layer", "name", "type", "fwd_ms",
+            "fwd_cpu", "bwd_ms", "bwd_cpu");
+    for (int i = 0; i <= last; i++) {
+        fprintf(stderr, "%5d  %-12s %-10s %9.3f %9.3f %9.3f %9.3f\n", i, m->layers[i].name,
+                m->layers[i].type->keyword, 1e3 * fw[i][0] / k, 1e3 * fw[i][1] / k,
+                1e3 * bw[i][0] / k, 1e3 * bw[i][1] / k);
+        for (int j = 0; j < 2; j++)
+            tf[j] += fw[i][j], tb[j] += bw[i][j];
+    }
+    fprintf(stderr, "total ms (cpu ms): forward %.3f (%.3f), loss %.3f (%.3f), "
+            "backward %.3f (%.3f), optimizer %.3f (%.3f)\n", 1e3 * tf[0] / k, 1e3 * tf[1] / k,
+            1e3 * loss[0] / k, 1e3 * loss[1] / k, 1e3 * tb[0] / k, 1e3 * tb[1] / k,
+            1e3 * opt[0] / k, 1e3 * opt[1] / k);
+    free(fw), free(bw);
+}
 
 static int cmp(const void *a, const void *b)
 {
@@ -98,6 +184,9 @@ int main(int argc, char **argv)
             break;
     }
     qsort(times, windows, sizeof *times, cmp);
+    const char *prof = getenv("NN_BENCH_LAYERS");
+    if (prof && atoi(prof) > 0)
+        profile_layers(m, &o, x, labels, batch, mode, last_conv, dvis, dx, atoi(prof));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("%.2f\t%.0f\n", batch / times[windows / 2], ru.ru_maxrss / 1024.0);

@@ -1,0 +1,394 @@
+/* nn-featmap - activations of a layer: per-filter mean activations
+ * ("spikes"), feature-map grids, activation histograms per layer, and the
+ * dataset images that excite a filter most. See man 1 nn-featmap. */
+#include "nn.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage_text =
+    "usage: nn-featmap (-m MODEL.h5 | -a ARCH.nn [--init INIT] [--seed N]) [-l LAYER]\n"
+    "                  [IMAGE... | --input random:N] [outputs]\n"
+    "       nn-featmap -m MODEL.h5 -l LAYER -d DATA.h5 --filter F --top-images K\n"
+    "Per-filter mean activations of a layer, feature maps, activation histograms,\n"
+    "and the dataset images that excite a filter most.\n"
+    "  -m, --model FILE       the model (nn-model(5))\n"
+    "  -a, --arch FILE        an untrained architecture instead (nn-arch(5))\n"
+    "      --init INIT        with -a: conv/dense weights (normal:0.01, xavier, he)\n"
+    "      --seed N           with -a: initial weights; random inputs (1)\n"
+    "  -l, --layer L          layer index or name (--hist alone: all layers)\n"
+    "      --input random:N   N standard-normal inputs instead of images\n"
+    "  -o, --output FILE      per-filter means [N,C] as nn-acts(5) HDF5; - stdout\n"
+    "      --maps             keep the full maps [N,C,H,W] in it\n"
+    "      --top K            print the K largest spikes (filter, mean) as TSV\n"
+    "      --plot FILE        mean activation per filter as bars, top spikes labelled\n"
+    "      --grid FILE        the first input's feature maps as a labelled grid\n"
+    "      --hist FILE        a histogram per layer; prints mean and std per layer\n"
+    "  -d, --data FILE        a dataset (nn-dataset(5)) to search with --top-images\n"
+    "      --split S          test (default) or train\n"
+    "      --filter F         the filter whose top images are wanted\n"
+    "      --top-images K     print the K images that excite it most (TSV)\n"
+    "      --montage FILE     ... and draw them in a labelled grid\n"
+    "  -b, --batch N          inputs per forward pass (16)\n"
+    "      --threads N        threads (default: all cores)\n"
+    "      --device D         cpu, auto or cuda (cpu)\n"
+    "  -q, --quiet            no messages but errors\n"
+    "  -v, --verbose          more messages\n"
+    "      --help, --version\n"
+    "Tables go to stdout, or to stderr when stdout holds the -o file.\n";
+
+enum { O_INIT = 256, O_SEED, O_INPUT, O_MAPS, O_TOP, O_PLOT, O_GRID, O_HIST, O_SPLIT,
+       O_FILTER, O_TOPIMG, O_MONTAGE, O_THREADS, O_DEVICE, O_HELP, O_VERSION };
+
+typedef struct opts {
+    const char *model, *arch, *init, *layer, *input, *out, *plot, *grid, *hist, *data,
+        *split, *montage, *device;
+    long seed;
+    int maps, top, filter, top_images, batch, threads, quiet, verbose;
+} opts;
+
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "nn-featmap: %s%s (see nn-featmap --help)\n", msg, arg ? arg : "");
+    return 2;
+}
+
+/* A non-negative integer option, or -1. */
+static long number(const char *s, long min)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return end != s && *end == 0 && v >= min ? v : -1;
+}
+
+static int fail(const nn_error *e)
+{
+    fprintf(stderr, "nn-featmap: %s\n", e->msg);
+    return 1;
+}
+
+/* The model of -m, or of -a initialized with --init and --seed. */
+static nn_model *get_model(const opts *o, nn_model **full, nn_error *e)
+{
+    nn_model *m;
+    if (o->model) {
+        m = nn_model_load(o->model, NULL, e);
+    } else {
+        m = nn_model_from_arch_file(o->arch, 0, e);
+        nn_init init;
+        if (m && o->init && nn_init_parse(&init, o->init, e) < 0) {
+            nn_model_free(m);
+            return NULL;
+        }
+        if (m && o->init)
+            nn_model_set_weight_init(m, init);
+        if (m)
+            nn_model_init_params(m, (uint64_t)o->seed);
+    }
+    *full = m;
+    return m;
+}
+
+/* x [n, input] from image files or standard-normal noise; names[n]. */
+static float *get_inputs(const opts *o, const nn_model *m, char **files, int nfiles,
+                         int *n, char ***names, nn_error *e)
+{
+    size_t in = nn_dims_size(m->input);
+    long nr = o->input ? number(o->input + 7, 1) : nfiles;
+    *n = (int)nr;
+    float *x = malloc((size_t)nr * in * sizeof *x);
+    *names = calloc((size_t)nr + 1, sizeof **names);
+    if (!x || !*names) {
+        nn_fail(e, "out of memory for %ld inputs", nr);
+        return free(x), NULL;
+    }
+    nn_rng r;
+    nn_rng_seed(&r, (uint64_t)o->seed ^ 0x1f0a11ULL);
+    for (long i = 0; i < nr; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "random:%ld", i);
+        (*names)[i] = strdup(o->input ? buf : files[i]);
+        if (o->input) {
+            for (size_t j = 0; j < in; j++)
+                x[(size_t)i * in + j] = (float)nn_rng_normal(&r);
+            continue;
+        }
+        nn_image img;
+        nn_error sub;
+        if (nn_image_read(files[i], &img, e) < 0)
+            return free(x), NULL;
+        int rc = nn_input_from_image(m, &img, x + (size_t)i * in, &sub);
+        nn_image_free(&img);
+        if (rc < 0) {
+            nn_fail(e, "%s: %s", files[i], sub.msg);
+            return free(x), NULL;
+        }
+    }
+    return x;
+}
+
+static int top_images(const opts *o, nn_model *m, int layer, FILE *tsv, nn_error *e)
+{
+    nn_dataset *d = nn_dataset_load(o->data, e);
+    if (!d)
+        return -1;
+    const nn_split *s = strcmp(o->split, "train") == 0 ? &d->train : &d->test;
+    nn_scored *best = malloc((size_t)o->top_images * sizeof *best);
+    int n = 0, rc = best ? 0 : nn_fail(e, "out of memory");
+    nn_error sub;
+    if (rc == 0 && nn_top_images(m, layer, o->filter, s, d->h, d->w, d->c, o->batch,
+                                 o->top_images, best, &n, &sub) < 0)
+        rc = nn_fail(e, "%s: %s", o->data, sub.msg);
+    if (rc == 0) {
+        fprintf(tsv, "rank\tindex\tlabel\tclass\tmean\n");
+        for (int i = 0; i < n; i++) {
+            int label = s->labels[best[i].index];
+            const char *cls = d->class_names && label >= 0 && label < d->classes
+                                  ? d->class_names[label] : "";
+            fprintf(tsv, "%d\t%ld\t%d\t%s\t%.6g\n", i + 1, best[i].index, label, cls,
+                    best[i].score);
+        }
+    }
+    if (rc == 0 && o->montage && n > 0) {
+        nn_image sheet;
+        rc = nn_scored_montage(d, s, best, n, &sheet, e);
+        if (rc == 0)
+            rc = nn_image_write(o->montage, &sheet, e);
+        nn_image_free(&sheet);
+    }
+    free(best);
+    nn_dataset_free(d);
+    return rc;
+}
+
+/* --hist: histograms of the layers up to `last`, and their mean/std TSV. */
+static int histograms(const opts *o, nn_model *m, int last, const float *x, int n,
+                      FILE *tsv, nn_error *e)
+{
+    int *layers = malloc((size_t)m->nlayers * sizeof *layers);
+    if (!layers)
+        return nn_fail(e, "out of memory");
+    int nl = nn_hist_layers(m, last, layers);
+    nn_act_stats *s = calloc((size_t)nl, sizeof *s);
+    const float **v = calloc((size_t)nl, sizeof *v);
+    size_t *cnt = calloc((size_t)nl, sizeof *cnt);
+    char **names = calloc((size_t)nl, sizeof *names);
+    int rc = s && v && cnt && names ? 0 : nn_fail(e, "out of memory");
+    if (rc == 0)
+        rc = nn_activation_stats(m, x, n, o->batch, layers, nl, 1 << 20, s, e);
+    if (rc == 0) {
+        fprintf(tsv, "layer\tname\ttype\tmean\tstd\n");
+        for (int j = 0; j < nl; j++) {
+            const nn_layer *l = &m->layers[layers[j]];
+            fprintf(tsv, "%d\t%s\t%s\t%.6g\t%.6g\n", layers[j], l->name, l->type->keyword,
+                    s[j].mean, s[j].std);
+            v[j] = s[j].values, cnt[j] = s[j].count;
+            if ((names[j] = malloc(160)))
+                snprintf(names[j], 160, "%s mean %.3g std %.3g", l->name,
+                         s[j].mean, s[j].std);
+        }
+        char title[256];
+        snprintf(title, sizeof title, "activations of %s%s%s, %d input%s",
+                 o->model ? o->model : o->arch, o->init ? ", init " : "",
+                 o->init ? o->init : "", n, n == 1 ? "" : "s");
+        rc = nn_plot_histograms(o->hist, title, (const char *const *)names, v, cnt, nl,
+                                nl <= 5 ? nl : 4, 50, e);
+        nn_act_stats_free(s, nl);
+    }
+    for (int j = 0; names && j < nl; j++)
+        free(names[j]);
+    free(names), free(cnt), free(v), free(s), free(layers);
+    return rc;
+}
+
+/* Spikes (-o, --top, --plot) and --grid for the inputs x. */
+static int spikes(const opts *o, nn_model *m, int layer, const float *x, int n, char **names,
+                  FILE *tsv, nn_error *e)
+{
+    nn_dims d = m->layers[layer].out;
+    size_t out = nn_dims_size(d);
+    int want_maps = o->maps || o->grid;
+    float *means = malloc((size_t)n * d.c * sizeof *means);
+    float *maps = want_maps ? malloc((size_t)n * out * sizeof *maps) : NULL;
+    float *avg = calloc((size_t)d.c, sizeof *avg);
+    int ntop = o->top > 0 ? (o->top < d.c ? o->top : d.c) : (d.c < 5 ? d.c : 5);
+    int *top = malloc((size_t)ntop * sizeof *top);
+    int rc = means && avg && top && (maps || !want_maps) ? 0 : nn_fail(e, "out of memory");
+    if (rc == 0)
+        rc = nn_featmap(m, layer, x, n, o->batch, means, maps, e);
+    if (rc == 0) {
+        for (int i = 0; i < n; i++)
+            for (int f = 0; f < d.c; f++)
+                avg[f] += means[(size_t)i * d.c + f] / (float)n;
+        nn_top_k(avg, d.c, ntop, top);
+    }
+    if (rc == 0 && o->top > 0) {
+        fprintf(tsv, "filter\tmean\n");
+        for (int k = 0; k < ntop; k++)
+            fprintf(tsv, "%d\t%.6g\n", top[k], avg[top[k]]);
+        fflush(tsv);
+    }
+    if (rc == 0 && o->plot) {
+        char title[256];
+        snprintf(title, sizeof title, "layer %d (%s)%s%s: mean activation per filter", layer,
+                 m->layers[layer].name, n == 1 ? " on " : "", n == 1 ? names[0] : "");
+        nn_chart c = {title, "filter", "mean activation", 0, 0, 0, 0, 0};
+        rc = nn_plot_bars(o->plot, &c, avg, d.c, top, ntop, e);
+    }
+    if (rc == 0 && o->grid) {
+        nn_image sheet;
+        rc = nn_featmap_grid(maps, d, 0, &sheet, e);
+        if (rc == 0) {
+            rc = nn_image_write(o->grid, &sheet, e);
+            nn_image_free(&sheet);
+        }
+    }
+    if (rc == 0 && o->out) {
+        nn_acts a = {n, d.c, o->maps ? d.h : 0, o->maps ? d.w : 0, means,
+                     o->maps ? maps : NULL, o->top > 0 ? top : NULL, o->top > 0 ? ntop : 0,
+                     (char *)(o->model ? o->model : o->arch), layer, m->layers[layer].name,
+                     (char *)m->layers[layer].type->keyword, names};
+        rc = nn_acts_save(&a, o->out, e);
+    }
+    free(means), free(maps), free(avg), free(top);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"model", 1, 0, 'm'},       {"arch", 1, 0, 'a'},       {"init", 1, 0, O_INIT},
+        {"seed", 1, 0, O_SEED},     {"layer", 1, 0, 'l'},      {"input", 1, 0, O_INPUT},
+        {"output", 1, 0, 'o'},      {"maps", 0, 0, O_MAPS},    {"top", 1, 0, O_TOP},
+        {"plot", 1, 0, O_PLOT},     {"grid", 1, 0, O_GRID},    {"hist", 1, 0, O_HIST},
+        {"data", 1, 0, 'd'},        {"split", 1, 0, O_SPLIT},  {"filter", 1, 0, O_FILTER},
+        {"top-images", 1, 0, O_TOPIMG}, {"montage", 1, 0, O_MONTAGE},
+        {"batch", 1, 0, 'b'},       {"threads", 1, 0, O_THREADS},
+        {"device", 1, 0, O_DEVICE}, {"quiet", 0, 0, 'q'},      {"verbose", 0, 0, 'v'},
+        {"help", 0, 0, O_HELP},     {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
+    opts o = {.split = "test", .device = "cpu", .seed = 1, .filter = -1, .batch = 16};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "m:a:l:o:d:b:qv", lo, NULL)) != -1) {
+        long v = 0;
+        switch (c) {
+        case 'm': o.model = optarg; break;
+        case 'a': o.arch = optarg; break;
+        case O_INIT: o.init = optarg; break;
+        case 'l': o.layer = optarg; break;
+        case O_INPUT: o.input = optarg; break;
+        case 'o': o.out = optarg; break;
+        case O_MAPS: o.maps = 1; break;
+        case O_PLOT: o.plot = optarg; break;
+        case O_GRID: o.grid = optarg; break;
+        case O_HIST: o.hist = optarg; break;
+        case 'd': o.data = optarg; break;
+        case O_SPLIT: o.split = optarg; break;
+        case O_MONTAGE: o.montage = optarg; break;
+        case O_DEVICE: o.device = optarg; break;
+        case 'q': o.quiet = 1; break;
+        case 'v': o.verbose = 1; break;
+        case O_HELP: fputs(usage_text, stdout); return 0;
+        case O_VERSION: printf("nn-featmap %s\n", NN_VERSION); return 0;
+        case O_SEED: case O_TOP: case O_FILTER: case O_TOPIMG: case 'b': case O_THREADS:
+            if ((v = number(optarg, c == O_SEED || c == O_FILTER ? 0 : 1)) < 0 || v > 1 << 30)
+                return usage_error("not a valid number: ", optarg);
+            if (c == O_SEED) o.seed = v;
+            else if (c == O_TOP) o.top = (int)v;
+            else if (c == O_FILTER) o.filter = (int)v;
+            else if (c == O_TOPIMG) o.top_images = (int)v;
+            else if (c == 'b') o.batch = (int)v;
+            else o.threads = (int)v;
+            break;
+        default:
+            return usage_error("unknown option or missing value: ", argv[optind - 1]);
+        }
+    }
+    int nfiles = argc - optind;
+    if (!o.model == !o.arch)
+        return usage_error("give a model (-m MODEL.h5) or an architecture (-a ARCH.nn)", 0);
+    if (o.init && !o.arch)
+        return usage_error("--init goes with -a ARCH.nn (a model file has its weights)", 0);
+    long nrand = o.input ? number(o.input + 7, 1) : 0;
+    if (o.input && (strncmp(o.input, "random:", 7) || nrand < 1 || nrand > 1 << 24))
+        return usage_error("--input takes random:N (N from 1 to 2^24), not ", o.input);
+    if (o.input && nfiles)
+        return usage_error("give images or --input random:N, not both", 0);
+    int inputs = nfiles || o.input, image_work = o.out || o.top || o.plot || o.grid;
+    if ((image_work || o.hist) && !inputs)
+        return usage_error("no inputs: give IMAGE files or --input random:N", 0);
+    if (!image_work && !o.hist && !o.data)
+        return usage_error("nothing to do: give -o, --top, --plot, --grid, --hist or -d", 0);
+    if (!o.layer && (image_work || o.data))
+        return usage_error("-l LAYER is needed (an index or a layer name)", 0);
+    if (o.maps && !o.out)
+        return usage_error("--maps keeps the maps in the -o file; give -o", 0);
+    if (o.data && (o.filter < 0 || o.top_images < 1))
+        return usage_error("-d DATA.h5 goes with --filter F and --top-images K", 0);
+    if (!o.data && (o.filter >= 0 || o.top_images || o.montage))
+        return usage_error("--filter, --top-images and --montage need -d DATA.h5", 0);
+    if (strcmp(o.split, "test") && strcmp(o.split, "train"))
+        return usage_error("--split is test or train, not ", o.split);
+    if (strcmp(o.device, "cpu") && strcmp(o.device, "auto") && strcmp(o.device, "cuda"))
+        return usage_error("--device is cpu, auto or cuda, not ", o.device);
+    if (!strcmp(o.device, "cuda")) {
+        fprintf(stderr, "nn-featmap: --device cuda: %s\n", nn_cuda_device_count() == 0
+                ? "no GPU found; use --device cpu"
+                : "the CUDA backend does not run nn-featmap yet; use --device cpu");
+        return 1;
+    }
+    if (o.threads)
+        nn_set_threads(o.threads);
+
+    nn_error e;
+    nn_model *full, *m = NULL;
+    float *x = NULL;
+    char **names = NULL;
+    int n = 0, rc = 1, layer = -1;
+    if (!get_model(&o, &full, &e))
+        return fail(&e);
+    const char *mname = o.model ? o.model : o.arch;
+    if (o.layer && (layer = nn_layer_lookup(full, o.layer, NN_NEED_ANY, &e)) < 0) {
+        fprintf(stderr, "nn-featmap: %s: %s\n", mname, e.msg);
+        goto done;
+    }
+    if (o.grid && full->layers[layer].out.h * full->layers[layer].out.w < 2) {
+        fprintf(stderr, "nn-featmap: --grid: layer %d (%s) has no maps (its output is %dx1x1); "
+                "use a conv layer or one after it\n", layer, full->layers[layer].type->keyword,
+                full->layers[layer].out.c);
+        goto done;
+    }
+    /* layers after the last one used are never run */
+    if (!(m = nn_model_resized(full, o.hist && (!o.layer) ? -1 : layer, full->input, &e)))
+        goto fail;
+    if (inputs && !(x = get_inputs(&o, m, argv + optind, nfiles, &n, &names, &e)))
+        goto fail;
+    FILE *tsv = o.out && !strcmp(o.out, "-") ? stderr : stdout;
+    double t0 = nn_now();
+    if (image_work && spikes(&o, m, layer, x, n, names, tsv, &e) < 0)
+        goto fail;
+    if (o.hist && histograms(&o, m, o.layer ? layer : -1, x, n, tsv, &e) < 0)
+        goto fail;
+    if (o.data && top_images(&o, m, layer, tsv, &e) < 0)
+        goto fail;
+    if (o.verbose)
+        fprintf(stderr, "nn-featmap: layer %d (%s) of %s: %d input%s in %.2f s\n", layer,
+                layer >= 0 ? m->layers[layer].name : "-", mname, n, n == 1 ? "" : "s",
+                nn_now() - t0);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "nn-featmap: stdout: write failed\n");
+        goto done;
+    }
+    rc = 0;
+    goto done;
+fail:
+    fail(&e);
+done:
+    nn_strv_free(names);
+    free(x);
+    if (m != full)
+        nn_model_free(m);
+    nn_model_free(full);
+    return rc;
+}

@@ -1,0 +1,380 @@
+/* nn-train - train a network on a dataset file: checkpoints, exact resume,
+ * logs, charts, filter snapshots, random hyper-parameter search. See
+ * man 1 nn-train. */
+#include "nn.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: nn-train -a ARCH.nn -d DATA.h5 -o MODEL.h5 [options]\n"
+    "       nn-train --resume MODEL.h5 -d DATA.h5 [-o MODEL.h5] [options]\n"
+    "       nn-train --search N -a ARCH.nn -d DATA.h5 -o RESULTS.tsv [options]\n"
+    "Train a network on a dataset; the model is saved after every epoch.\n"
+    "  -a, --arch FILE       architecture text ('classes' = the dataset's)\n"
+    "  -d, --data FILE       dataset file (nn-fetch-data)\n"
+    "  -o, --output FILE     model file; with --search the results TSV\n"
+    "  -e, --epochs N        epochs in all (10)\n"
+    "  -b, --batch N         batch size (64)\n"
+    "      --optim NAME      sgd momentum nesterov adagrad rmsprop adam adamw (adam)\n"
+    "      --lr X            learning rate (adam 1e-3, others 0.01)\n"
+    "      --momentum X      momentum, --wd X weight decay\n"
+    "      --schedule S      constant | step:E[:G] | cosine[:MIN] [,warmup:STEPS]\n"
+    "      --val F           validation share of the train split (0)\n"
+    "      --train-limit N   train on N samples of the train split\n"
+    "      --mean-subtract   subtract the dataset's channel means\n"
+    "      --augment         random padded crops and horizontal flips\n"
+    "      --test            evaluate the test split after every epoch\n"
+    "      --seed N          random seed (1)\n"
+    "      --resume FILE     continue a checkpoint up to --epochs\n"
+    "      --log FILE        per-epoch TSV ('-': stdout)\n"
+    "      --logdir DIR      TensorBoard runs DIR/train and DIR/test\n"
+    "      --log-every K     TensorBoard scalars every K steps (20)\n"
+    "      --plot DIR        DIR/loss.png and DIR/accuracy.png\n"
+    "      --filters-every N filter snapshots every N steps -> GIF and PNG\n"
+    "      --filters-layer L the conv layer to snapshot (the first)\n"
+    "      --search N        random search: N trials on train/validation\n"
+    "      --search-lr A:B   --search-wd A:B  log-uniform ranges\n"
+    "  -t, --threads N       threads (all cores)\n"
+    "      --device D        cpu | cuda | auto (auto)\n"
+    "  -q, --quiet  -v, --verbose  -h, --help  -V, --version\n";
+
+enum { O_OPTIM = 256, O_LR, O_MOMENTUM, O_WD, O_SCHEDULE, O_VAL, O_LIMIT, O_MEAN,
+       O_AUGMENT, O_TEST, O_SEED, O_RESUME, O_LOG, O_LOGDIR, O_LOG_EVERY, O_PLOT,
+       O_FEVERY, O_FLAYER, O_SEARCH, O_SLR, O_SWD, O_DEVICE };
+
+static const struct option longopts[] = {
+    {"arch", 1, 0, 'a'}, {"data", 1, 0, 'd'}, {"output", 1, 0, 'o'},
+    {"epochs", 1, 0, 'e'}, {"batch", 1, 0, 'b'}, {"optim", 1, 0, O_OPTIM},
+    {"lr", 1, 0, O_LR}, {"momentum", 1, 0, O_MOMENTUM}, {"wd", 1, 0, O_WD},
+    {"schedule", 1, 0, O_SCHEDULE}, {"val", 1, 0, O_VAL}, {"train-limit", 1, 0, O_LIMIT},
+    {"mean-subtract", 0, 0, O_MEAN}, {"augment", 0, 0, O_AUGMENT}, {"test", 0, 0, O_TEST},
+    {"seed", 1, 0, O_SEED}, {"resume", 1, 0, O_RESUME}, {"log", 1, 0, O_LOG},
+    {"logdir", 1, 0, O_LOGDIR}, {"log-every", 1, 0, O_LOG_EVERY}, {"plot", 1, 0, O_PLOT},
+    {"filters-every", 1, 0, O_FEVERY}, {"filters-layer", 1, 0, O_FLAYER},
+    {"search", 1, 0, O_SEARCH}, {"search-lr", 1, 0, O_SLR}, {"search-wd", 1, 0, O_SWD},
+    {"threads", 1, 0, 't'}, {"device", 1, 0, O_DEVICE}, {"quiet", 0, 0, 'q'},
+    {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
+
+static volatile sig_atomic_t got_signal;
+static void on_signal(int sig) { got_signal = sig; }
+static int should_stop(void *ctx) { return (void)ctx, got_signal != 0; }
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nn-train: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'nn-train --help'.\n");
+    va_end(ap);
+    return 2;
+}
+
+/* A number for option `opt` in [lo, hi]; -1 (message printed) when not. */
+static int number(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end, want[64];
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi)) {
+        snprintf(want, sizeof want, "a number in [%g, %g]", lo, hi);
+        fprintf(stderr, "nn-train: --%s: '%s' is not %s\nTry 'nn-train --help'.\n", opt, s, want);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int range(const char *opt, const char *s, float *lo, float *hi)
+{
+    char *end, *end2;
+    double a = strtod(s, &end), b = *end == ':' ? strtod(end + 1, &end2) : 0;
+    if (*end != ':' || end2 == end + 1 || *end2 || !(a > 0 && b >= a && isfinite(b)))
+        return usage_error("--%s: '%s' is not LO:HI with 0 < LO <= HI", opt, s), -1;
+    *lo = (float)a, *hi = (float)b;
+    return 0;
+}
+
+typedef struct run {
+    int quiet, tty, epochs;
+    double last_bar;
+    nn_train_log *log;
+} run;
+
+static int on_step(void *ctx, const nn_trainer *t, const nn_step_stats *s, nn_error *e)
+{
+    run *r = ctx;
+    if (r->log && nn_train_log_step(r->log, t, s, e) < 0)
+        return -1;
+    double now = nn_now();
+    if (r->tty && !r->quiet && (now - r->last_bar > 0.1 || s->batch + 1 == s->batches)) {
+        int width = 30, done = (int)(width * (s->batch + 1) / s->batches);
+        char bar[64];
+        for (int i = 0; i < width; i++)
+            bar[i] = i < done ? '#' : '.';
+        bar[width] = 0;
+        fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %ld/%ld loss %.4f acc %.2f%% %.0f img/s",
+                s->epoch + 1, r->epochs, bar, s->batch + 1, s->batches, s->loss,
+                100 * s->acc, s->elapsed > 0 ? s->images / s->elapsed : 0);
+        r->last_bar = now;
+    }
+    return 0;
+}
+
+static int on_epoch(void *ctx, const nn_trainer *t, const nn_epoch_stats *s, nn_error *e)
+{
+    run *r = ctx;
+    if (r->log && nn_train_log_epoch(r->log, t, s, e) < 0)
+        return -1;
+    if (r->quiet)
+        return 0;
+    char val[64] = "", test[64] = "";
+    if (!isnan(s->val_acc))
+        snprintf(val, sizeof val, "  val loss %.4f acc %.2f%%", s->val_loss, 100 * s->val_acc);
+    if (!isnan(s->test_acc))
+        snprintf(test, sizeof test, "  test loss %.4f acc %.2f%%", s->test_loss,
+                 100 * s->test_acc);
+    fprintf(stderr, "%sepoch %d/%d  train loss %.4f acc %.2f%%%s%s  lr %.3g  %.0f img/s  "
+            "%.1f s  data wait %.1f%%\n", r->tty ? "\r\033[K" : "", s->epoch, r->epochs,
+            s->train_loss, 100 * s->train_acc, val, test, s->lr, s->images_per_s, s->seconds,
+            100 * s->data_wait);
+    return 0;
+}
+
+/* "model.h5" -> "model-filters"; with --plot DIR, "DIR/filters". */
+static char *filters_path(const char *plot, const char *out)
+{
+    size_t n = strlen(plot ? plot : out) + 16;
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    if (plot) {
+        snprintf(p, n, "%s/filters", plot);
+    } else {
+        snprintf(p, n, "%s", out);
+        size_t l = strlen(p);
+        if (l > 3 && strcmp(p + l - 3, ".h5") == 0)
+            p[l - 3] = 0;
+        strcat(p, "-filters");
+    }
+    return p;
+}
+
+int main(int argc, char **argv)
+{
+    const char *arch = NULL, *data = NULL, *out = NULL, *optim = "adam", *resume = NULL;
+    const char *device = "auto", *sched = NULL, *flayer = NULL;
+    nn_train_cfg cfg;
+    nn_train_defaults(&cfg);
+    nn_train_log_cfg lc = {.log_every = 20, .filters_layer = -1};
+    nn_search_cfg sc = {0};
+    int threads = 0, quiet = 0, verbose = 0, c;
+    double v, lr = NAN, momentum = NAN, wd = NAN;
+    /* with --resume, the checkpoint's settings unless given here */
+    int set_epochs = 0, set_batch = 0, set_seed = 0, set_val = 0, set_limit = 0, set_optim = 0;
+    while ((c = getopt_long(argc, argv, "a:d:o:e:b:t:qvhV", longopts, NULL)) != -1) {
+        const char *name = NULL;
+        for (const struct option *o = longopts; o->name && !name; o++)
+            if (o->val == c)
+                name = o->name;
+        switch (c) {
+        case 'a': arch = optarg; break;
+        case 'd': data = optarg; break;
+        case 'o': out = optarg; break;
+        case 'e': if (number(name, optarg, 1, 1e6, &v)) return 2; cfg.epochs = (int)v, set_epochs = 1; break;
+        case 'b': if (number(name, optarg, 1, 1e6, &v)) return 2; cfg.batch = (int)v, set_batch = 1; break;
+        case O_OPTIM: optim = optarg, set_optim = 1; break;
+        case O_LR: if (number(name, optarg, 0, 1e30, &lr)) return 2; break;
+        case O_MOMENTUM: if (number(name, optarg, 0, 0.999999, &momentum)) return 2; break;
+        case O_WD: if (number(name, optarg, 0, 1e6, &wd)) return 2; break;
+        case O_SCHEDULE: sched = optarg; break;
+        case O_VAL: if (number(name, optarg, 0, 0.99, &v)) return 2; cfg.val = (float)v, set_val = 1; break;
+        case O_LIMIT: if (number(name, optarg, 1, 1e12, &v)) return 2; cfg.train_limit = (long)v, set_limit = 1; break;
+        case O_MEAN: cfg.mean_subtract = 1; break;
+        case O_AUGMENT: cfg.augment = 1; break;
+        case O_TEST: cfg.eval_test = 1; break;
+        case O_SEED: {
+            char *end;
+            cfg.seed = strtoull(optarg, &end, 10), set_seed = 1;
+            if (end == optarg || *end || *optarg == '-')
+                return usage_error("--seed: '%s' is not a whole number >= 0", optarg);
+            break;
+        }
+        case O_RESUME: resume = optarg; break;
+        case O_LOG: lc.tsv = optarg; break;
+        case O_LOGDIR: lc.logdir = optarg; break;
+        case O_LOG_EVERY: if (number(name, optarg, 1, 1e9, &v)) return 2; lc.log_every = (long)v; break;
+        case O_PLOT: lc.plot_dir = optarg; break;
+        case O_FEVERY: if (number(name, optarg, 1, 1e9, &v)) return 2; lc.filters_every = (long)v; break;
+        case O_FLAYER: flayer = optarg; break;
+        case O_SEARCH: if (number(name, optarg, 1, 1e6, &v)) return 2; sc.trials = (int)v; break;
+        case O_SLR: if (range(name, optarg, &sc.lr_lo, &sc.lr_hi)) return 2; break;
+        case O_SWD: if (range(name, optarg, &sc.wd_lo, &sc.wd_hi)) return 2; break;
+        case 't': if (number(name, optarg, 0, 4096, &v)) return 2; threads = (int)v; break;
+        case O_DEVICE: device = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'v': verbose = 1; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': printf("nn-train %s\n", NN_VERSION); return 0;
+        default: fprintf(stderr, "Try 'nn-train --help'.\n"); return 2;
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (!data || (!resume && !arch) || (!resume && !out))
+        return usage_error("%s", resume ? "-d DATA.h5 is required"
+                                  : "-a ARCH.nn, -d DATA.h5 and -o OUTPUT are required");
+    if (resume && arch)
+        return usage_error("--resume takes the architecture from %s; drop -a %s", resume, arch);
+    if (sc.trials && resume)
+        return usage_error("--search starts fresh models; it does not take --resume");
+    nn_schedule dummy;
+    nn_error e;
+    if (sched && nn_schedule_parse(&dummy, sched, &e) < 0)
+        return usage_error("--schedule: %s", e.msg);
+    if (strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0 && strcmp(device, "cuda") != 0)
+        return usage_error("--device: '%s' is not cpu, cuda or auto", device);
+    if (strcmp(device, "cuda") == 0) {
+        fprintf(stderr, nn_cuda_device_count() == 0
+                            ? "nn-train: no GPU found (--device cuda)\n"
+                            : "nn-train: the CUDA backend does not run training yet; use --device cpu\n");
+        return 1;
+    }
+    if (verbose && nn_cuda_device_count() > 0)
+        fprintf(stderr, "nn-train: training on the CPU (the CUDA backend does not train yet)\n");
+    nn_set_threads(threads);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second signal ends the program at once */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int rc = 1;
+    nn_model *m = NULL;
+    nn_optim o = {0};
+    nn_trainer *t = NULL;
+    char *fpath = NULL;
+    run r = {.quiet = quiet, .tty = isatty(2)};
+    nn_dataset *d = nn_dataset_load(data, &e);
+    if (!d)
+        goto fail;
+    if (resume) {
+        if (!(m = nn_model_load(resume, &o, &e)))
+            goto fail;
+        if (!m->train_state || !o.nvalues) {
+            nn_fail(&e, "%s has no %s; it was not written by nn-train", resume,
+                    m->train_state ? "optimizer state" : "training state");
+            goto fail;
+        }
+        nn_train_cfg saved = cfg;
+        if (nn_train_state_settings(m->train_state, &cfg, &e) < 0)
+            goto fail;
+        if (set_epochs) cfg.epochs = saved.epochs;
+        if (set_batch) cfg.batch = saved.batch;
+        if (set_seed) cfg.seed = saved.seed;
+        if (set_val) cfg.val = saved.val;
+        if (set_limit) cfg.train_limit = saved.train_limit;
+        cfg.augment |= saved.augment, cfg.eval_test |= saved.eval_test;
+        nn_optim want;
+        if (set_optim && (nn_optim_parse(&want, optim, &e) < 0 || want.kind != o.kind)) {
+            if (want.kind != o.kind)
+                nn_fail(&e, "%s was trained with %s; --resume cannot switch to --optim %s",
+                        resume, nn_optim_name(o.kind), optim);
+            goto fail;
+        }
+        if (!out)
+            out = resume;
+    } else {
+        if (!(m = nn_model_from_arch_file(arch, d->classes, &e)) ||
+            nn_train_check_fit(m, arch, d, data, &e) < 0 || nn_optim_parse(&o, optim, &e) < 0)
+            goto fail;
+        nn_model_init_params(m, cfg.seed);
+    }
+    if (!isnan(lr)) o.lr = (float)lr;
+    if (!isnan(wd)) o.wd = (float)wd;
+    if (!isnan(momentum)) o.momentum = (float)momentum;
+    if (sched && nn_schedule_parse(&cfg.schedule, sched, &e) < 0)
+        goto fail;
+    if (verbose)
+        nn_model_summary(m, stderr);
+    if (sc.trials) {
+        sc.tsv = out, sc.quiet = quiet;
+        size_t n = strlen(out);
+        fpath = malloc(n + 8);
+        strcpy(fpath, out);
+        if (n > 4 && strcmp(fpath + n - 4, ".tsv") == 0)
+            fpath[n - 4] = 0;
+        strcat(fpath, ".png");
+        sc.png = fpath;
+        cfg.stop = should_stop;
+        rc = nn_search(m->arch_text, arch, d, &o, &cfg, &sc, &e);
+        if (rc < 0)
+            goto fail;
+        rc = got_signal ? 128 + got_signal : 0;
+        goto done;
+    }
+    if (!resume && nn_optim_setup(&o, m, &e) < 0)
+        goto fail;
+    cfg.checkpoint = out;
+    cfg.probe_every = lc.logdir ? lc.log_every : 0;
+    cfg.ctx = &r, cfg.on_step = on_step, cfg.on_epoch = on_epoch, cfg.stop = should_stop;
+    r.epochs = cfg.epochs;
+    if (!(t = nn_trainer_new(m, &o, d, &cfg, &e)))
+        goto fail;
+    if (flayer && (lc.filters_layer = nn_model_find_layer(m, flayer)) < 0) {
+        nn_fail(&e, "--filters-layer: the network has no layer '%s'", flayer);
+        goto fail;
+    }
+    if (lc.filters_every && !(lc.filters_path = fpath = filters_path(lc.plot_dir, out))) {
+        nn_fail(&e, "out of memory");
+        goto fail;
+    }
+    if ((lc.tsv || lc.logdir || lc.plot_dir || lc.filters_every) &&
+        !(r.log = nn_train_log_open(&lc, t, &e)))
+        goto fail;
+    if (verbose)
+        fprintf(stderr, "nn-train: %ld training, %ld validation, %ld test samples; %d threads\n",
+                t->train.n, t->val.n, t->test.n, nn_threads());
+    if (got_signal) {
+        nn_fail(&e, "interrupted before training started; nothing was written");
+        nn_train_log_close(r.log, NULL, NULL);
+        r.log = NULL;
+        fprintf(stderr, "nn-train: %s\n", e.msg);
+        rc = 128 + got_signal;
+        goto done;
+    }
+    rc = nn_trainer_run(t, &e);
+    if (nn_train_log_close(r.log, t, rc < 0 ? NULL : &e) < 0 && rc >= 0)
+        rc = -1;
+    r.log = NULL;
+    if (rc < 0)
+        goto fail;
+    if (rc == 1) {
+        if (!quiet)
+            fprintf(stderr, "%snn-train: interrupted after step %ld; %s holds it; continue "
+                    "with --resume %s\n", r.tty ? "\r\033[K" : "", t->step, out, out);
+        rc = 128 + (got_signal ? got_signal : SIGINT);
+        goto done;
+    }
+    if (verbose)
+        fprintf(stderr, "nn-train: wrote %s (%d epochs, %ld steps)\n", out, t->epoch, t->step);
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "%snn-train: %s\n", r.tty && !quiet ? "\r\033[K" : "", e.msg);
+    rc = 1;
+done:
+    nn_train_log_close(r.log, NULL, NULL);
+    nn_trainer_free(t);
+    nn_optim_free(&o);
+    nn_model_free(m);
+    nn_dataset_free(d);
+    free(fpath);
+    return rc;
+}

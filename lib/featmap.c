@@ -1,0 +1,434 @@
+/* featmap.c - what a layer's filters do on inputs: per-filter mean
+ * activations ("spikes"), the full maps, activation statistics of every
+ * layer (histograms of the initialization study), and the dataset images
+ * that excite one filter most, streamed with a bounded heap. */
+#include "nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- layers and filters ------------------------------------------------ */
+
+static int is_keyword(const nn_layer *l, const char *k)
+{
+    return strcmp(l->type->keyword, k) == 0;
+}
+
+/* Layers that keep the channels of their input, one to one. */
+static int channel_wise(const nn_layer *l)
+{
+    static const char *const kw[] = {"batchnorm", "relu", "leakyrelu", "sigmoid", "tanh",
+                                     "maxpool",   "avgpool", "dropout", "gap"};
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++)
+        if (is_keyword(l, kw[i]))
+            return 1;
+    return 0;
+}
+
+int nn_filter_source(const nn_model *m, int layer)
+{
+    for (int i = layer; i >= 0 && i < m->nlayers; i--) {
+        if (is_keyword(&m->layers[i], "conv"))
+            return i;
+        if (!channel_wise(&m->layers[i]))
+            return -1;
+    }
+    return -1;
+}
+
+int nn_conv_layers_text(const nn_model *m, char *buf, size_t size)
+{
+    size_t k = 0;
+    int n = 0;
+    if (size)
+        buf[0] = 0;
+    for (int i = 0; i < m->nlayers; i++)
+        if (is_keyword(&m->layers[i], "conv")) {
+            if (k < size)
+                k += (size_t)snprintf(buf + k, size - k, "%s%d", n ? ", " : "", i);
+            n++;
+        }
+    if (!n && size)
+        snprintf(buf, size, "none");
+    return n;
+}
+
+int nn_layer_lookup(const nn_model *m, const char *text, nn_layer_need need,
+                    nn_error *e)
+{
+    int i = nn_model_find_layer(m, text);
+    if (i < 0)
+        return nn_fail(e, "no layer '%s': layers are 0..%d or their names (%s ... %s)",
+                       text, m->nlayers - 1, m->layers[0].name,
+                       m->layers[m->nlayers - 1].name);
+    const nn_layer *l = &m->layers[i];
+    char convs[512];
+    int nconv = nn_conv_layers_text(m, convs, sizeof convs);
+    if (need == NN_NEED_FILTERS && nn_filter_source(m, i) < 0) {
+        if (!nconv)
+            return nn_fail(e, "layer %d is '%s', which has no filters; the network has "
+                           "no conv layer", i, l->type->keyword);
+        return nn_fail(e, "layer %d is '%s', which has no filters; conv layers are %s "
+                       "(and the batchnorm, activation and pooling layers after them)",
+                       i, l->type->keyword, convs);
+    }
+    if (need == NN_NEED_CONV && !is_keyword(l, "conv")) {
+        if (!nconv)
+            return nn_fail(e, "layer %d is '%s', which has no filters; the network has "
+                           "no conv layer", i, l->type->keyword);
+        return nn_fail(e, "layer %d is '%s', which has no filter weights; conv layers are %s",
+                       i, l->type->keyword, convs);
+    }
+    return i;
+}
+
+int nn_filter_check(const nn_model *m, int layer, int filter, nn_error *e)
+{
+    const nn_layer *l = &m->layers[layer];
+    if (filter < 0 || filter >= l->out.c)
+        return nn_fail(e, "no filter %d in layer %d (%s): its filters are 0..%d", filter,
+                       layer, l->name, l->out.c - 1);
+    return 0;
+}
+
+/* ---- spikes and maps --------------------------------------------------- */
+
+void nn_channel_means(const float *act, int n, nn_dims d, float *means)
+{
+    size_t plane = (size_t)d.h * d.w;
+    long rows = (long)n * d.c;
+#pragma omp parallel for if (rows * (long)plane >= 65536) schedule(static)
+    for (long r = 0; r < rows; r++) {
+        const float *p = act + (size_t)r * plane;
+        double s = 0;
+        for (size_t j = 0; j < plane; j++)
+            s += p[j];
+        means[r] = (float)(s / (double)plane);
+    }
+}
+
+/* a comes before b: larger value, then lower index */
+static int before(const float *v, int a, int b)
+{
+    return v[a] > v[b] || (v[a] == v[b] && a < b) || (isnan(v[b]) && !isnan(v[a]));
+}
+
+void nn_top_k(const float *v, int n, int k, int *idx)
+{
+    if (k > n)
+        k = n;
+    if (k < 1)
+        return;
+    int have = 0;
+    for (int i = 0; i < n; i++) {
+        /* insertion into the sorted prefix idx[0..have) */
+        if (have == k && !before(v, i, idx[k - 1]))
+            continue;
+        int j = have < k ? have++ : k - 1;
+        while (j > 0 && before(v, i, idx[j - 1])) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = i;
+    }
+}
+
+static nn_pass eval_pass(void)
+{
+    nn_pass p;
+    memset(&p, 0, sizeof p);
+    return p;
+}
+
+int nn_featmap(nn_model *m, int layer, const float *x, int n, int batch,
+               float *means, float *maps, nn_error *e)
+{
+    if (layer < 0 || layer >= m->nlayers)
+        return nn_fail(e, "no layer %d: layers are 0..%d", layer, m->nlayers - 1);
+    if (batch < 1)
+        batch = 1;
+    if (batch > n)
+        batch = n;
+    if (n > 0 && nn_model_reserve(m, batch, e) < 0)
+        return -1;
+    nn_dims d = m->layers[layer].out;
+    size_t in = nn_dims_size(m->input), out = nn_dims_size(d);
+    nn_pass p = eval_pass();
+    for (int i = 0; i < n; i += batch) {
+        int nb = n - i < batch ? n - i : batch;
+        const float *a = nn_model_forward_to(m, x + (size_t)i * in, nb, layer, &p);
+        nn_channel_means(a, nb, d, means + (size_t)i * d.c);
+        if (maps)
+            memcpy(maps + (size_t)i * out, a, (size_t)nb * out * sizeof(float));
+    }
+    return 0;
+}
+
+/* ---- activation statistics --------------------------------------------- */
+
+static int is_nonlinearity(const nn_layer *l)
+{
+    return is_keyword(l, "relu") || is_keyword(l, "leakyrelu") || is_keyword(l, "sigmoid") ||
+           is_keyword(l, "tanh");
+}
+
+int nn_hist_layers(const nn_model *m, int last, int *layers)
+{
+    if (last < 0 || last >= m->nlayers)
+        last = m->nlayers - 1;
+    int n = 0;
+    for (int i = 0; i <= last; i++)
+        if (is_nonlinearity(&m->layers[i]))
+            layers[n++] = i;
+    if (n == 0)
+        for (int i = 0; i <= last; i++)
+            layers[n++] = i;
+    return n;
+}
+
+void nn_act_stats_free(nn_act_stats *s, int n)
+{
+    for (int i = 0; s && i < n; i++) {
+        free(s[i].values);
+        s[i].values = NULL;
+    }
+}
+
+int nn_activation_stats(nn_model *m, const float *x, int n, int batch,
+                        const int *layers, int nl, size_t keep,
+                        nn_act_stats *out, nn_error *e)
+{
+    int last = -1;
+    memset(out, 0, (size_t)nl * sizeof *out);
+    for (int j = 0; j < nl; j++) {
+        if (layers[j] < 0 || layers[j] >= m->nlayers)
+            return nn_fail(e, "no layer %d: layers are 0..%d", layers[j], m->nlayers - 1);
+        if (layers[j] > last)
+            last = layers[j];
+        out[j].layer = layers[j];
+    }
+    if (n < 1 || nl < 1)
+        return 0;
+    if (batch < 1 || batch > n)
+        batch = n;
+    if (nn_model_reserve(m, batch, e) < 0)
+        return -1;
+    size_t *stride = calloc((size_t)nl, sizeof *stride);
+    double *sum = calloc((size_t)nl, sizeof *sum), *sq = calloc((size_t)nl, sizeof *sq);
+    int rc = stride && sum && sq ? 0 : nn_fail(e, "out of memory");
+    for (int j = 0; rc == 0 && j < nl; j++) {
+        size_t total = (size_t)n * nn_dims_size(m->layers[layers[j]].out);
+        stride[j] = keep ? (total + keep - 1) / keep : 0;
+        size_t want = stride[j] ? (total + stride[j] - 1) / stride[j] : 0;
+        out[j].total = total;
+        if (want && !(out[j].values = malloc(want * sizeof(float))))
+            rc = nn_fail(e, "out of memory for %zu activations of layer %d", want, layers[j]);
+    }
+    nn_pass p = eval_pass();
+    size_t in = nn_dims_size(m->input);
+    for (int i = 0; rc == 0 && i < n; i += batch) {
+        int nb = n - i < batch ? n - i : batch;
+        nn_model_forward_to(m, x + (size_t)i * in, nb, last, &p);
+        for (int j = 0; j < nl; j++) {
+            size_t per = nn_dims_size(m->layers[layers[j]].out), cnt = (size_t)nb * per;
+            size_t base = (size_t)i * per; /* global index of this batch's first value */
+            const float *a = m->act[layers[j]];
+            double s = 0, q = 0;
+            for (size_t k = 0; k < cnt; k++)
+                s += a[k], q += (double)a[k] * a[k];
+            sum[j] += s, sq[j] += q;
+            if (stride[j]) {
+                size_t first = (base + stride[j] - 1) / stride[j] * stride[j] - base;
+                for (size_t k = first; k < cnt; k += stride[j])
+                    out[j].values[out[j].count++] = a[k];
+            }
+        }
+    }
+    for (int j = 0; rc == 0 && j < nl; j++) {
+        double t = (double)out[j].total, mean = sum[j] / t;
+        double var = sq[j] / t - mean * mean;
+        out[j].mean = mean;
+        out[j].std = sqrt(var > 0 ? var : 0);
+    }
+    if (rc < 0)
+        nn_act_stats_free(out, nl);
+    free(stride);
+    free(sum);
+    free(sq);
+    return rc;
+}
+
+/* ---- the images that excite a filter most ------------------------------ */
+
+/* The heap's root is the weakest kept row: the lowest score, and of equal
+ * scores the later row. */
+static int weaker(const nn_scored *a, const nn_scored *b)
+{
+    return a->score < b->score || (a->score == b->score && a->index > b->index);
+}
+
+static void sift_down(nn_scored *h, int n, int i)
+{
+    for (;;) {
+        int l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && weaker(&h[l], &h[w]))
+            w = l;
+        if (r < n && weaker(&h[r], &h[w]))
+            w = r;
+        if (w == i)
+            return;
+        nn_scored t = h[i];
+        h[i] = h[w], h[w] = t;
+        i = w;
+    }
+}
+
+static void sift_up(nn_scored *h, int i)
+{
+    while (i > 0 && weaker(&h[i], &h[(i - 1) / 2])) {
+        nn_scored t = h[i];
+        h[i] = h[(i - 1) / 2], h[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_offer(nn_scored *h, int *n, int k, nn_scored s)
+{
+    if (isnan(s.score))
+        return;
+    if (*n < k) {
+        h[*n] = s;
+        sift_up(h, (*n)++);
+    } else if (weaker(&h[0], &s)) {
+        h[0] = s;
+        sift_down(h, k, 0);
+    }
+}
+
+static int stronger_first(const void *a, const void *b)
+{
+    const nn_scored *x = a, *y = b;
+    return weaker(y, x) ? -1 : weaker(x, y) ? 1 : 0;
+}
+
+int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
+                  int h, int w, int c, int batch, int k, nn_scored *out,
+                  int *nout, nn_error *e)
+{
+    *nout = 0;
+    if (layer < 0 || layer >= m->nlayers)
+        return nn_fail(e, "no layer %d: layers are 0..%d", layer, m->nlayers - 1);
+    if (nn_filter_check(m, layer, filter, e) < 0)
+        return -1;
+    if (c != m->input.c)
+        return nn_fail(e, "the images have %d channel%s; the model takes %d (%dx%dx%d)", c,
+                       c == 1 ? "" : "s", m->input.c, m->input.c, m->input.h, m->input.w);
+    if (k < 1 || s->n < 1)
+        return 0;
+    if (batch < 1)
+        batch = 1;
+    if (batch > s->n)
+        batch = (int)s->n;
+    if (nn_model_reserve(m, batch, e) < 0)
+        return -1;
+    size_t in = nn_dims_size(m->input), per = (size_t)h * w * c;
+    nn_dims d = m->layers[layer].out;
+    size_t plane = (size_t)d.h * d.w;
+    float *x = malloc((size_t)batch * in * sizeof *x);
+    if (!x)
+        return nn_fail(e, "out of memory for a batch of %d", batch);
+    int same = h == m->input.h && w == m->input.w, nh = 0, rc = 0;
+    nn_pass p = eval_pass();
+    for (long r = 0; r < s->n && rc == 0; r += batch) {
+        int nb = s->n - r < batch ? (int)(s->n - r) : batch;
+        if (same) {
+            nn_input_from_u8(m, s->images + (size_t)r * per, nb, x);
+        } else {
+            for (int i = 0; i < nb && rc == 0; i++) {
+                nn_image img = {w, h, c, s->images + (size_t)(r + i) * per};
+                rc = nn_input_from_image(m, &img, x + (size_t)i * in, e);
+            }
+            if (rc < 0)
+                break;
+        }
+        const float *a = nn_model_forward_to(m, x, nb, layer, &p);
+        for (int i = 0; i < nb; i++) {
+            const float *q = a + ((size_t)i * d.c + (size_t)filter) * plane;
+            double sum = 0;
+            for (size_t j = 0; j < plane; j++)
+                sum += q[j];
+            nn_scored sc = {r + i, (float)(sum / (double)plane)};
+            heap_offer(out, &nh, k, sc);
+        }
+    }
+    free(x);
+    if (rc < 0)
+        return -1;
+    qsort(out, (size_t)nh, sizeof *out, stronger_first);
+    *nout = nh;
+    return 0;
+}
+
+/* ---- pictures ---------------------------------------------------------- */
+
+int nn_featmap_grid(const float *maps, nn_dims d, int cols, nn_image *out, nn_error *e)
+{
+    out->w = out->h = out->c = 0, out->data = NULL;
+    if (d.c < 1 || d.h < 1 || d.w < 1)
+        return nn_fail(e, "feature maps: no maps (%dx%dx%d)", d.c, d.h, d.w);
+    size_t plane = (size_t)d.h * d.w;
+    nn_image *tiles = calloc((size_t)d.c, sizeof *tiles);
+    char **labels = calloc((size_t)d.c, sizeof *labels);
+    int rc = tiles && labels ? 0 : nn_fail(e, "out of memory");
+    for (int f = 0; rc == 0 && f < d.c; f++) {
+        rc = nn_image_from_floats(maps + (size_t)f * plane, 1, d.h, d.w, 0, 0, &tiles[f], e);
+        if (rc == 0 && !(labels[f] = malloc(16)))
+            rc = nn_fail(e, "out of memory");
+        if (rc == 0)
+            snprintf(labels[f], 16, "%d", f);
+    }
+    if (rc == 0)
+        rc = nn_image_grid(tiles, d.c, cols, 2, 0, (const char *const *)labels, out, e);
+    for (int f = 0; tiles && f < d.c; f++)
+        nn_image_free(&tiles[f]);
+    for (int f = 0; labels && f < d.c; f++)
+        free(labels[f]);
+    free(tiles);
+    free(labels);
+    return rc;
+}
+
+int nn_scored_montage(const nn_dataset *d, const nn_split *s, const nn_scored *rows, int n,
+                      nn_image *out, nn_error *e)
+{
+    out->w = out->h = out->c = 0, out->data = NULL;
+    if (n < 1)
+        return nn_fail(e, "montage: no images");
+    nn_image *tiles = calloc((size_t)n, sizeof *tiles);
+    char **labels = calloc((size_t)n, sizeof *labels);
+    int rc = tiles && labels ? 0 : nn_fail(e, "out of memory");
+    size_t per = (size_t)d->h * d->w * d->c;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if (rows[i].index < 0 || rows[i].index >= s->n) {
+            rc = nn_fail(e, "montage: no row %ld in a split of %ld", rows[i].index, s->n);
+            break;
+        }
+        nn_image t = {d->w, d->h, d->c, s->images + (size_t)rows[i].index * per};
+        tiles[i] = t;
+        int label = s->labels[rows[i].index];
+        const char *cls = d->class_names && label >= 0 && label < d->classes
+                              ? d->class_names[label] : "";
+        if (!(labels[i] = malloc(96)))
+            rc = nn_fail(e, "out of memory");
+        else
+            snprintf(labels[i], 96, "#%ld %s %.3g", rows[i].index, cls, rows[i].score);
+    }
+    if (rc == 0)
+        rc = nn_image_grid(tiles, n, 0, 4, 0, (const char *const *)labels, out, e);
+    for (int i = 0; labels && i < n; i++)
+        free(labels[i]);
+    free(labels);
+    free(tiles);
+    return rc;
+}

@@ -1,0 +1,548 @@
+/* vis.c - feature visualization by activation maximization, multi-scale,
+ * after the feature-visualization tutorial; the raw filters of a conv
+ * layer as a sheet; the filter lists nn-vis reads.
+ *
+ * For filters f_1..f_n of layer L, images x_i start as uniform noise
+ * u/255, u in 150..179 (8-bit, as numpy's uint8 of U(150,180)), and at each
+ * scale of size s:
+ *   x_i <- (x_i - mean[c]) / std[c]                (the model's input)
+ *   repeat `steps` times: loss_i = -mean_{h,w} act_L(x_i)[f_i, h, w];
+ *     g_i = d loss_i / d x_i through the frozen layers 0..L (eval mode);
+ *     Adam on x_i (fresh at each scale; weight decay wd added to g_i)
+ *   x_i <- x_i * std[c] + mean[c]
+ *   then, unless last: bicubic resize to (int)(s * factor), k x k box blur.
+ * The network is rebuilt for each size (layers 0..L only, parameters
+ * copied), so any conv layer of a network is reachable at any size. The
+ * filters of a batch are independent: each sample's loss depends only on
+ * its own image (eval mode), so one batched pass serves all of them. */
+#include "nn.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void nn_vis_defaults(nn_vis_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->size = 56;
+    c->upscaling_steps = 12;
+    c->upscaling_factor = 1.2;
+    c->steps = 20;
+    c->lr = 0.1f;
+    c->wd = 1e-6f;
+    c->blur = 5;
+    c->seed = 0;
+}
+
+int nn_vis_sizes(const nn_vis_cfg *c, int *sizes, int max)
+{
+    int n = c->upscaling_steps > 1 ? c->upscaling_steps : 1;
+    double s = c->size;
+    for (int k = 0; k < n; k++) {
+        if (k < max)
+            sizes[k] = (int)s;
+        s = (double)(int)(c->upscaling_factor * (int)s); /* int(factor * sz), as python */
+    }
+    return n;
+}
+
+void nn_vis_result_free(nn_vis_result *r)
+{
+    if (!r)
+        return;
+    free(r->image);
+    for (int k = 0; r->frames && k < r->nframes; k++)
+        nn_image_free(&r->frames[k]);
+    free(r->frames);
+    r->image = NULL;
+    r->frames = NULL;
+    r->nframes = 0;
+}
+
+/* ---- pixels and the model's input -------------------------------------- */
+
+/* v [n, C, plane] pixels in [0,1] -> x: (v - mean[c]) / std[c]. */
+static void normalize(const nn_model *m, const float *v, float *x, int n, size_t plane)
+{
+    int C = m->input.c;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++) {
+            int k = c < 4 ? c : 3;
+            float mu = m->mean[k], inv = 1.0f / m->std[k];
+            size_t o = ((size_t)i * C + c) * plane;
+            for (size_t p = 0; p < plane; p++)
+                x[o + p] = (v[o + p] - mu) * inv;
+        }
+}
+
+static void denormalize(const nn_model *m, const float *x, float *v, int n, size_t plane)
+{
+    int C = m->input.c;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < C; c++) {
+            int k = c < 4 ? c : 3;
+            float mu = m->mean[k], sd = m->std[k];
+            size_t o = ((size_t)i * C + c) * plane;
+            for (size_t p = 0; p < plane; p++)
+                v[o + p] = x[o + p] * sd + mu;
+        }
+}
+
+/* One image's pixels [C, plane], clamped to [0,1], in RGB order (the
+ * model may take BGR). */
+static void to_rgb(const nn_model *m, const float *v, float *out, size_t plane)
+{
+    int C = m->input.c;
+    for (int c = 0; c < C; c++) {
+        int src = m->bgr && C == 3 ? 2 - c : c;
+        for (size_t p = 0; p < plane; p++) {
+            float t = v[(size_t)src * plane + p];
+            out[(size_t)c * plane + p] = t < 0 ? 0 : t > 1 ? 1 : t != t ? 0 : t;
+        }
+    }
+}
+
+/* ---- activation maximization ------------------------------------------- */
+
+/* The mean activation of filters[i] on sample i of act [n, d]. */
+static void filter_means(const float *act, nn_dims d, const int *filters, int n, float *out)
+{
+    size_t plane = (size_t)d.h * d.w;
+    for (int i = 0; i < n; i++) {
+        const float *p = act + ((size_t)i * d.c + (size_t)filters[i]) * plane;
+        double s = 0;
+        for (size_t j = 0; j < plane; j++)
+            s += p[j];
+        out[i] = (float)(s / (double)plane);
+    }
+}
+
+/* Floats per sample that a batch at the final size needs: activations of
+ * layers 0..L, the backward buffers, and the pixel buffers. */
+static double floats_per_sample(const nn_model *r, int layer)
+{
+    double s = 0, big = (double)nn_dims_size(r->input);
+    for (int i = 0; i <= layer; i++) {
+        double o = (double)nn_dims_size(r->layers[i].out);
+        s += o;
+        big = o > big ? o : big;
+    }
+    return s + 2 * big + 7 * (double)nn_dims_size(r->input) +
+           (double)nn_dims_size(r->layers[layer].out);
+}
+
+typedef struct group {
+    const nn_model *m;
+    int layer;
+    const nn_vis_cfg *c;
+    const int *sizes;
+    int nscales;
+} group;
+
+/* Optimizes the n filters of one batch; out[i] for filters[i]. */
+static int vis_group(const group *g, const int *filters, int n, nn_vis_result *out,
+                     nn_error *e)
+{
+    const nn_model *m = g->m;
+    const nn_vis_cfg *c = g->c;
+    int C = m->input.c, L = g->layer, rc = -1;
+    float *v = NULL, *x = NULL, *dx = NULL, *m1 = NULL, *m2 = NULL, *dy = NULL, *tmp = NULL;
+    float *acts = NULL, *means = NULL;
+    nn_model *r = NULL;
+    nn_optim o;
+    if (nn_optim_parse(&o, "adam", e) < 0)
+        return -1;
+    o.lr = c->lr;
+    o.wd = c->wd;
+
+    /* the starting noise, one stream per filter */
+    int s = g->sizes[0];
+    size_t plane = (size_t)s * s;
+    if (!(v = malloc((size_t)n * C * plane * sizeof *v)))
+        goto oom;
+    for (int i = 0; i < n; i++) {
+        nn_rng rng;
+        nn_rng_seed(&rng, nn_hash64(c->seed) ^ nn_hash64(0x5eed0000ULL + (uint64_t)filters[i]));
+        for (size_t p = 0; p < (size_t)C * plane; p++)
+            v[(size_t)i * C * plane + p] =
+                (float)(150 + (int)(nn_rng_uniform(&rng) * 30)) / 255.0f;
+    }
+    for (int i = 0; i < n; i++) {
+        out[i].filter = filters[i];
+        if (c->keep_frames && !(out[i].frames = calloc((size_t)g->nscales, sizeof(nn_image))))
+            goto oom;
+    }
+    if (!(means = malloc((size_t)n * sizeof *means)))
+        goto oom;
+
+    for (int k = 0; k < g->nscales; k++) {
+        s = g->sizes[k];
+        plane = (size_t)s * s;
+        size_t total = (size_t)n * C * plane;
+        nn_dims in = {C, s, s};
+        nn_model_free(r);
+        if (!(r = nn_model_resized(m, L, in, e)) || nn_model_reserve(r, n, e) < 0)
+            goto done;
+        nn_dims d = r->layers[L].out;
+        size_t dsize = (size_t)n * nn_dims_size(d), dplane = (size_t)d.h * d.w;
+        free(x), free(dx), free(m1), free(m2), free(dy);
+        x = malloc(total * sizeof *x);
+        dx = malloc(total * sizeof *dx);
+        m1 = calloc(total, sizeof *m1);
+        m2 = calloc(total, sizeof *m2);
+        dy = calloc(dsize, sizeof *dy);
+        if (!x || !dx || !m1 || !m2 || !dy)
+            goto oom;
+        normalize(r, v, x, n, plane);
+        /* loss_i = -mean over the map of channel f_i: its gradient */
+        for (int i = 0; i < n; i++)
+            for (size_t p = 0; p < dplane; p++)
+                dy[((size_t)i * d.c + (size_t)filters[i]) * dplane + p] = -1.0f / (float)dplane;
+        nn_pass pass;
+        memset(&pass, 0, sizeof pass);
+        float *slots[2] = {m1, m2};
+        for (int t = 1; t <= c->steps; t++) {
+            const float *a = nn_model_forward_to(r, x, n, L, &pass);
+            if (k == 0 && t == 1) {
+                filter_means(a, d, filters, n, means);
+                for (int i = 0; i < n; i++)
+                    out[i].start = means[i];
+            }
+            nn_model_backward_from(r, L, dy, dx, n, &pass);
+            nn_optim_update(&o, x, dx, slots, total, c->lr, t);
+        }
+        if (k == 0 && c->steps < 1) {
+            filter_means(nn_model_forward_to(r, x, n, L, &pass), d, filters, n, means);
+            for (int i = 0; i < n; i++)
+                out[i].start = means[i];
+        }
+        denormalize(r, x, v, n, plane);
+        if (c->keep_frames || c->log || k == g->nscales - 1) {
+            /* the image as it would be saved: clamped to [0,1] */
+            if (!(tmp = realloc(tmp, total * sizeof *tmp)))
+                goto oom;
+            for (int i = 0; i < n; i++)
+                to_rgb(r, v + (size_t)i * C * plane, tmp + (size_t)i * C * plane, plane);
+        }
+        if (c->keep_frames)
+            for (int i = 0; i < n; i++) {
+                if (nn_image_from_floats(tmp + (size_t)i * C * plane, C, s, s, 0, 1,
+                                         &out[i].frames[k], e) < 0)
+                    goto done;
+                out[i].nframes = k + 1;
+            }
+        if (k == g->nscales - 1 || c->log) {
+            /* measure on the clamped image: to_rgb again swaps BGR back to the
+             * model's order (dx is free for this now) */
+            float *clamped = dx;
+            for (int i = 0; i < n; i++)
+                to_rgb(r, tmp + (size_t)i * C * plane, clamped + (size_t)i * C * plane, plane);
+            normalize(r, clamped, x, n, plane);
+            const float *a = nn_model_forward_to(r, x, n, L, &pass);
+            if (!(acts = malloc((size_t)n * d.c * sizeof *acts)))
+                goto oom;
+            nn_channel_means(a, n, d, acts);
+            for (int i = 0; i < n; i++) {
+                const float *ai = acts + (size_t)i * d.c;
+                double other = 0;
+                for (int f = 0; f < d.c; f++)
+                    other += f == filters[i] ? 0 : ai[f];
+                out[i].final = ai[filters[i]];
+                out[i].others = d.c > 1 ? (float)(other / (d.c - 1)) : NAN;
+                if (c->log)
+                    fprintf(c->log, "filter %d: scale %d/%d (%dx%d): mean activation %.4g "
+                            "(start %.4g, other filters %.4g)\n", filters[i], k + 1,
+                            g->nscales, s, s, out[i].final, out[i].start, out[i].others);
+            }
+            if (c->log)
+                fflush(c->log);
+            free(acts);
+            acts = NULL;
+        }
+        if (k == g->nscales - 1) {
+            for (int i = 0; i < n; i++) {
+                out[i].c = C, out[i].h = s, out[i].w = s;
+                if (!(out[i].image = malloc((size_t)C * plane * sizeof(float))))
+                    goto oom;
+                memcpy(out[i].image, tmp + (size_t)i * C * plane,
+                       (size_t)C * plane * sizeof(float));
+            }
+            break;
+        }
+        /* upscale and blur for the next scale */
+        int ns = g->sizes[k + 1];
+        size_t nplane = (size_t)ns * ns;
+        float *nv = malloc((size_t)n * C * nplane * sizeof *nv);
+        float *btmp = malloc((size_t)C * nplane * sizeof *btmp);
+        if (!nv || !btmp) {
+            free(nv), free(btmp);
+            goto oom;
+        }
+        for (int i = 0; i < n; i++) {
+            float *dst = nv + (size_t)i * C * nplane;
+            nn_resize_bicubic(v + (size_t)i * C * plane, C, s, s, dst, ns, ns);
+            if (c->blur > 1)
+                nn_blur_box(dst, C, ns, ns, c->blur, btmp);
+        }
+        free(btmp);
+        free(v);
+        v = nv;
+    }
+    rc = 0;
+    goto done;
+oom:
+    rc = nn_fail(e, "out of memory for activation maximization at %dx%d", s, s);
+done:
+    nn_model_free(r);
+    free(v), free(x), free(dx), free(m1), free(m2), free(dy), free(tmp);
+    free(acts), free(means);
+    return rc;
+}
+
+int nn_vis_run(const nn_model *m, int layer, const int *filters, int n,
+               const nn_vis_cfg *c, nn_vis_result *out, nn_error *e)
+{
+    memset(out, 0, (size_t)(n > 0 ? n : 0) * sizeof *out);
+    if (layer < 0 || layer >= m->nlayers)
+        return nn_fail(e, "no layer %d: layers are 0..%d", layer, m->nlayers - 1);
+    if (nn_filter_source(m, layer) < 0) {
+        char convs[512];
+        nn_conv_layers_text(m, convs, sizeof convs);
+        return nn_fail(e, "layer %d is '%s', which has no filters; conv layers are %s", layer,
+                       m->layers[layer].type->keyword, convs);
+    }
+    for (int i = 0; i < n; i++)
+        if (nn_filter_check(m, layer, filters[i], e) < 0)
+            return -1;
+    if (c->size < 1 || c->steps < 0 || !(c->upscaling_factor >= 1) || !(c->lr > 0) ||
+        !(c->wd >= 0))
+        return nn_fail(e, "activation maximization: size %d, steps %d, factor %g, lr %g and "
+                       "wd %g must be positive (wd may be 0)", c->size, c->steps,
+                       c->upscaling_factor, c->lr, c->wd);
+    int nscales = nn_vis_sizes(c, NULL, 0);
+    int *sizes = malloc((size_t)nscales * sizeof *sizes);
+    if (!sizes)
+        return nn_fail(e, "out of memory");
+    nn_vis_sizes(c, sizes, nscales);
+    if (sizes[nscales - 1] > 16384) {
+        int last = sizes[nscales - 1];
+        free(sizes);
+        return nn_fail(e, "the last scale would be %dx%d pixels; use a smaller --size, "
+                       "factor or fewer upscaling steps", last, last);
+    }
+    int batch = c->batch;
+    if (batch < 1) { /* as many as fit in about 1 GiB at the final size */
+        nn_dims fin = {m->input.c, sizes[nscales - 1], sizes[nscales - 1]};
+        nn_model *r = nn_model_resized(m, layer, fin, e);
+        if (!r) {
+            free(sizes);
+            return -1;
+        }
+        double per = floats_per_sample(r, layer);
+        nn_model_free(r);
+        double fit = (double)(1 << 28) / (per > 1 ? per : 1);
+        batch = fit < 1 ? 1 : fit > n ? n : (int)fit;
+    }
+    if (batch < 1)
+        batch = 1;
+    group g = {m, layer, c, sizes, nscales};
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i += batch)
+        rc = vis_group(&g, filters + i, n - i < batch ? n - i : batch, out + i, e);
+    free(sizes);
+    if (rc < 0)
+        for (int i = 0; i < n; i++)
+            nn_vis_result_free(&out[i]);
+    return rc;
+}
+
+/* ---- the raw filters --------------------------------------------------- */
+
+int nn_vis_weights(const nn_model *m, int layer, nn_image *sheet, nn_error *e)
+{
+    sheet->w = sheet->h = sheet->c = 0, sheet->data = NULL;
+    if (layer < 0 || layer >= m->nlayers || strcmp(m->layers[layer].type->keyword, "conv"))
+        return nn_fail(e, "layer %d is not a conv layer", layer);
+    const nn_param *wp = &m->layers[layer].param[0];
+    const float *w = wp->value;
+    int O = wp->dims[0], I = wp->dims[1], kh = wp->dims[2], kw = wp->dims[3];
+    size_t k2 = (size_t)kh * kw, per = (size_t)I * k2;
+    float a = 0;
+    for (size_t i = 0; i < (size_t)O * per; i++)
+        a = fmaxf(a, fabsf(w[i]));
+    if (!isfinite(a))
+        a = 0;
+    nn_image *tiles = calloc((size_t)O, sizeof *tiles);
+    char **labels = calloc((size_t)O, sizeof *labels);
+    float *f = malloc((I == 3 ? 3 : 1) * k2 * sizeof *f);
+    int rc = tiles && labels && f ? 0 : nn_fail(e, "out of memory");
+    for (int o = 0; rc == 0 && o < O; o++) {
+        const float *src = w + (size_t)o * per;
+        if (I == 3) { /* RGB order for the picture */
+            for (int c = 0; c < 3; c++)
+                memcpy(f + (size_t)c * k2, src + (size_t)(m->bgr ? 2 - c : c) * k2,
+                       k2 * sizeof *f);
+        } else {
+            for (size_t j = 0; j < k2; j++) {
+                double s = 0;
+                for (int i = 0; i < I; i++)
+                    s += src[(size_t)i * k2 + j];
+                f[j] = (float)(s / I);
+            }
+        }
+        rc = nn_image_from_floats(f, I == 3 ? 3 : 1, kh, kw, -a, a, &tiles[o], e);
+        if (rc == 0 && !(labels[o] = malloc(16)))
+            rc = nn_fail(e, "out of memory");
+        if (rc == 0)
+            snprintf(labels[o], 16, "%d", o);
+    }
+    if (rc == 0)
+        rc = nn_image_grid(tiles, O, 0, 2, 0, (const char *const *)labels, sheet, e);
+    for (int o = 0; tiles && o < O; o++)
+        nn_image_free(&tiles[o]);
+    for (int o = 0; labels && o < O; o++)
+        free(labels[o]);
+    free(tiles);
+    free(labels);
+    free(f);
+    return rc;
+}
+
+/* ---- filter lists ------------------------------------------------------ */
+
+static char *slurp(const char *path, size_t *n, nn_error *e)
+{
+    int is_stdin = strcmp(path, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    if (!fp) {
+        nn_fail(e, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16;
+    char *buf = malloc(cap + 1);
+    *n = 0;
+    while (buf) {
+        *n += fread(buf + *n, 1, cap - *n, fp);
+        if (*n < cap)
+            break;
+        char *b = realloc(buf, (cap *= 2) + 1);
+        if (!b)
+            free(buf);
+        buf = b;
+    }
+    int bad = ferror(fp);
+    if (!is_stdin)
+        fclose(fp);
+    if (!buf || bad) {
+        free(buf);
+        nn_fail(e, "%s: cannot read", is_stdin ? "stdin" : path);
+        return NULL;
+    }
+    buf[*n] = 0;
+    return buf;
+}
+
+/* Lines that start with an integer (after blanks) give one filter each. */
+static int filters_from_text(const char *text, size_t size, const char *name, int k,
+                             int **filters, int *n, nn_error *e)
+{
+    int cap = 16, cnt = 0;
+    int *v = malloc((size_t)cap * sizeof *v);
+    if (!v)
+        return nn_fail(e, "out of memory");
+    if (strlen(text) != size) {
+        free(v);
+        return nn_fail(e, "%s: neither an activation file nor text", name);
+    }
+    for (const char *p = text; *p && (k <= 0 || cnt < k);) {
+        const char *eol = strchr(p, '\n');
+        while (*p == ' ' || *p == '\t')
+            p++;
+        char *end;
+        errno = 0;
+        long f = strtol(p, &end, 10);
+        int num = (*p >= '0' && *p <= '9') || (*p == '-' && p[1] >= '0' && p[1] <= '9');
+        if (num && (*end == 0 || *end == '\t' || *end == ' ' || *end == '\n' || *end == '\r' ||
+                    *end == ',')) {
+            if (errno || f < -1000000000L || f > 1000000000L) {
+                free(v);
+                return nn_fail(e, "%s: filter index out of range: %.20s", name, p);
+            }
+            if (cnt == cap) {
+                int *t = realloc(v, (size_t)(cap *= 2) * sizeof *v);
+                if (!t) {
+                    free(v);
+                    return nn_fail(e, "out of memory");
+                }
+                v = t;
+            }
+            v[cnt++] = (int)f;
+        }
+        if (!eol)
+            break;
+        p = eol + 1;
+    }
+    if (cnt == 0) {
+        free(v);
+        return nn_fail(e, "%s: no filter indices in it (expected nn-featmap's --top table or "
+                       "its activation file)", name);
+    }
+    *filters = v;
+    *n = cnt;
+    return 0;
+}
+
+int nn_filters_read(const char *path, int k, int **filters, int *n, int *layer,
+                    nn_error *e)
+{
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
+    size_t size;
+    *filters = NULL;
+    *n = 0;
+    *layer = -1;
+    char *buf = slurp(path, &size, e);
+    if (!buf)
+        return -1;
+    if (!nn_is_hdf5(buf, size)) {
+        int rc = filters_from_text(buf, size, name, k, filters, n, e);
+        free(buf);
+        return rc;
+    }
+    nn_acts *a = nn_acts_decode(buf, size, name, e);
+    free(buf);
+    if (!a)
+        return -1;
+    int rc = 0, cnt;
+    int *v = NULL;
+    if (a->ntop > 0) {
+        cnt = k > 0 && k < a->ntop ? k : a->ntop;
+        if ((v = malloc((size_t)cnt * sizeof *v)))
+            memcpy(v, a->top, (size_t)cnt * sizeof *v);
+    } else {
+        cnt = k > 0 ? k : 6;
+        cnt = cnt < a->c ? cnt : a->c;
+        float *mean = calloc((size_t)a->c, sizeof *mean);
+        v = mean ? malloc((size_t)cnt * sizeof *v) : NULL;
+        if (v) {
+            for (int i = 0; i < a->n; i++)
+                for (int f = 0; f < a->c; f++)
+                    mean[f] += a->means[(size_t)i * a->c + f] / (float)a->n;
+            nn_top_k(mean, a->c, cnt, v);
+        }
+        free(mean);
+    }
+    if (!v)
+        rc = nn_fail(e, "out of memory");
+    else if (cnt < 1)
+        rc = nn_fail(e, "%s: the activation file has no filters", name);
+    if (rc == 0) {
+        *filters = v;
+        *n = cnt;
+        *layer = a->layer;
+    } else {
+        free(v);
+    }
+    nn_acts_free(a);
+    return rc;
+}

@@ -1,0 +1,182 @@
+# featvis.sh - nn-featmap and nn-vis end to end: the spike search piped
+# into the visualization, the activation file, every picture they draw
+# (decoded back), the initialization study from an architecture, the top
+# images of a dataset, and a one-line error with the right exit status for
+# every kind of bad input. The small models and pictures come from
+# "test_vis --save-model" and friends, the dataset from
+# "test_featmap --save-data".
+. test/cli/lib.sh
+F="$NN_BIN/nn-featmap" V="$NN_BIN/nn-vis"
+T="$NN_BUILD/test/test_vis"
+for p in "$F" "$V" "$T" "$NN_BUILD/test/test_featmap"; do
+    if [ ! -x "$p" ]; then fail "featvis" "$p is not built"; exit 1; fi
+done
+if ! { "$T" --save-model "$tmp/m.h5" && "$T" --save-gray-model "$tmp/g.h5" &&
+       "$T" --save-image "$tmp/arch.png" 80 60 1 && "$T" --save-image "$tmp/b.jpg" 50 70 2 &&
+       "$NN_BUILD/test/test_featmap" --save-data "$tmp/data.h5"; } 2>"$tmp/err"; then
+    fail "featvis: test files" "$(cat "$tmp/err")"; exit 1
+fi
+root=$(pwd)
+cd "$tmp" || exit 1
+# the small network: conv1 relu pool1 conv2 relu flatten dense softmax (16 filters at 3, 4)
+FAST="--size 24 --upscaling-steps 3 --steps 10"
+info() { "$T" --info "$1" 2>/dev/null; }
+
+# ---- the spike search piped into the visualization --------------------------
+name="pipe: nn-featmap --top 6 -o - | nn-vis --filters-from - draws the 6 top filters"
+if "$F" -m m.h5 -l 4 arch.png --top 6 >top.tsv 2>err &&
+   "$F" -m m.h5 -l 4 arch.png --top 6 -o - 2>err | "$V" -m m.h5 -l 4 --filters-from - -o sheet.png $FAST >vis.tsv 2>>err &&
+   [ "$(head -n 1 top.tsv)" = "$(printf 'filter\tmean')" ] && [ "$(wc -l <top.tsv)" -eq 7 ] &&
+   [ "$(tail -n +2 top.tsv | cut -f 1)" = "$(tail -n +2 vis.tsv | cut -f 1)" ] &&
+   info sheet.png | grep -q '^png '; then
+    pass "$name"
+else
+    fail "$name" "$(cat top.tsv vis.tsv err)"
+fi
+
+name="pipe: the --top table piped in works too, and its filters gain over the noise"
+if "$F" -m m.h5 -l conv2 arch.png --top 2 2>err | "$V" -m m.h5 -l relu4 --filters-from - -o two.png $FAST >v2.tsv 2>>err &&
+   [ "$(wc -l <v2.tsv)" -eq 3 ] && awk -F'\t' 'NR > 1 && !($3 > 5 * $2 && $3 > $4) { bad = 1 } END { exit bad }' v2.tsv; then
+    pass "$name"
+else
+    fail "$name" "$(cat v2.tsv err)"
+fi
+
+# ---- the activation file ---------------------------------------------------
+name="nn-featmap -o: /means [N,C], /maps [N,C,H,W] with --maps, model, layer and inputs"
+if "$F" -m m.h5 -l 4 arch.png b.jpg -o acts.h5 --maps --top 3 -q >/dev/null 2>err; then
+    if ! /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
+        skip "$name" "python3-h5py is not installed"
+    elif /usr/bin/python3 - <<'EOF' 2>>err
+import h5py
+f = h5py.File("acts.h5", "r")
+a = f.attrs
+assert f["means"].shape == (2, 16) and f["maps"].shape == (2, 16, 16, 16), f["means"].shape
+assert a["format"] == "nn-acts" and a["layer"] == 4 and a["layer_name"] == "relu4", dict(a)
+assert a["model"] == "m.h5" and list(a["inputs"]) == ["arch.png", "b.jpg"], dict(a)
+assert len(f["top"]) == 3
+m = f["maps"][()].mean(axis=(2, 3))
+assert abs(m - f["means"][()]).max() < 1e-5
+EOF
+    then
+        pass "$name"
+    else
+        fail "$name" "$(cat err)"
+    fi
+else
+    fail "$name" "$(cat err)"
+fi
+
+name="nn-vis --filters-from ACTS.h5 takes the file's layer and top filters; --frames is a GIF of every scale"
+if "$V" -m m.h5 --filters-from acts.h5 -o from.jpg --frames from.gif $FAST >f.tsv 2>err &&
+   [ "$(wc -l <f.tsv)" -eq 4 ] && info from.jpg | grep -q '^jpeg ' && info from.gif | grep -q '^gif .* 3$' &&
+   [ "$(head -c 3 from.jpg | od -An -tx1 | tr -d ' \n')" = ffd8ff ]; then
+    pass "$name"
+else
+    fail "$name" "$(cat f.tsv err; info from.gif)"
+fi
+
+name="nn-vis: one filter at the tutorial's scales gives a 408 px image (--upscaling-steps 12)"
+if "$V" -m m.h5 -l 1 -f 3 -o one.png --steps 2 -q 2>err && [ "$(info one.png)" = "png 408 408 3" ]; then
+    pass "$name"
+else
+    fail "$name" "$(info one.png) $(cat err)"
+fi
+
+# ---- pictures ---------------------------------------------------------------
+name="nn-featmap --plot, --grid and --hist write PNGs that decode"
+if "$F" -m m.h5 -l 4 arch.png --plot spikes.png --grid maps.png --hist hist.png >h.tsv 2>err &&
+   info spikes.png | grep -q '^png ' && info maps.png | grep -q '^png ' && info hist.png | grep -q '^png ' &&
+   [ "$(cut -f 1 h.tsv | tr '\n' ' ')" = "layer 1 4 " ]; then
+    pass "$name"
+else
+    fail "$name" "$(cat h.tsv err)"
+fi
+
+name="nn-vis --weights: the raw filters of a conv layer as a PNG; the gray network works too"
+if "$V" -m m.h5 --weights -l conv1 -o w.png 2>err && info w.png | grep -q '^png ' &&
+   "$V" -m g.h5 -l 6 -f 0,5 -o g.png $FAST -q 2>>err && info g.png | grep -q '^png ' &&
+   "$F" -m g.h5 -l 2 arch.png --top 2 >/dev/null 2>>err; then
+    pass "$name"
+else
+    fail "$name" "$(cat err)"
+fi
+
+# ---- the initialization study ------------------------------------------------
+printf 'input 100x1x1\n' >study.nn
+for i in 1 2 3 4 5; do printf 'dense 100 bias=none\nrelu\n' >>study.nn; done
+name="init study: -a ARCH --init normal:0.01 --input random:1000: ReLU means shrink 10-17x a layer"
+if "$F" -a study.nn --init normal:0.01 --seed 1 --input random:1000 --hist study.png >s.tsv 2>err &&
+   [ "$(wc -l <s.tsv)" -eq 6 ] && info study.png | grep -q '^png ' &&
+   awk -F'\t' 'NR > 2 { r = p / $4; if (r < 10 || r > 17) bad = 1 } NR > 1 { p = $4 } END { exit bad }' s.tsv; then
+    pass "$name"
+else
+    fail "$name" "$(cat s.tsv err)"
+fi
+name="init study: --init he keeps the ReLU means within 2x"
+if "$F" -a study.nn --init he --input random:1000 --hist he.png >he.tsv 2>err &&
+   awk -F'\t' 'NR > 1 { if (!lo || $4 < lo) lo = $4; if ($4 > hi) hi = $4 } END { exit !(hi < 2 * lo) }' he.tsv; then
+    pass "$name"
+else
+    fail "$name" "$(cat he.tsv err)"
+fi
+
+# ---- the dataset images that excite a filter -----------------------------------
+name="nn-featmap -d --top-images: K ranked rows of the split and a --montage PNG"
+if "$F" -m m.h5 -l 4 -d data.h5 --filter 2 --top-images 5 -b 2 --montage top.png >ti.tsv 2>err &&
+   [ "$(head -n 1 ti.tsv)" = "$(printf 'rank\tindex\tlabel\tclass\tmean')" ] && [ "$(wc -l <ti.tsv)" -eq 6 ] &&
+   awk -F'\t' 'NR > 2 && $5 > p { bad = 1 } NR > 1 { p = $5; if ($2 < 0 || $2 >= 23) bad = 1 } END { exit bad }' ti.tsv &&
+   info top.png | grep -q '^png '; then
+    pass "$name"
+else
+    fail "$name" "$(cat ti.tsv err)"
+fi
+
+# ---- help, version ---------------------------------------------------------------
+for p in nn-featmap nn-vis; do
+    name="$p: --help fits a screen and every option in it is in the man page; --version"
+    "$NN_BIN/$p" --help >help.txt 2>err
+    sed 's/\\-/-/g' "$root/man/man1/$p.1" >man.txt 2>/dev/null
+    missing=$(grep -o -- '--[a-z][a-z-]*' help.txt | sort -u | while read -r o; do
+        grep -q -- "$o" man.txt || echo "$o"; done)
+    if [ "$(wc -l <help.txt)" -le 32 ] && [ "$(awk '{ if (length > m) m = length } END { print m }' help.txt)" -le 80 ] &&
+       [ -z "$missing" ] && "$NN_BIN/$p" --version | grep -q "^$p [0-9]"; then
+        pass "$name"
+    else
+        fail "$name" "$(wc -l <help.txt) lines; not in man/man1/$p.1: $missing"
+    fi
+done
+
+# ---- errors ----------------------------------------------------------------------
+# err PROG NAME STATUS PATTERN ARGS...: PROG ARGS exits with STATUS and prints
+# one line matching PATTERN
+err() {
+    p=$1 n=$2 want=$3 pat=$4; shift 4
+    "$NN_BIN/$p" "$@" >out 2>err </dev/null; rc=$?
+    if [ "$rc" = "$want" ] && [ "$(wc -l <err)" -eq 1 ] && grep -q -- "$pat" err; then
+        pass "$p error: $n"
+    else
+        fail "$p error: $n" "status $rc (want $want): $(cat err)"
+    fi
+}
+printf 'filter\tmean\n' >empty.tsv
+err nn-vis "a layer with no filters lists the conv layers" 1 "layer 5 is 'flatten', which has no filters; conv layers are 0, 3" -m m.h5 -l 5 -f 0 -o x.png
+err nn-vis "an unknown layer lists the valid ones" 1 "no layer '99': layers are 0..7" -m m.h5 -l 99 -f 0 -o x.png
+err nn-vis "a filter out of range lists the layer's filters" 1 "no filter 16 in layer 4.*0..15" -m m.h5 -l 4 -f 2,16 -o x.png
+err nn-vis "--weights of a layer that is not a conv" 1 "layer 1 is 'relu'.*conv layers are 0, 3" -m m.h5 --weights -l 1 -o x.png
+err nn-vis "a filter list with no filters" 1 "empty.tsv: no filter indices" -m m.h5 -l 4 --filters-from empty.tsv -o x.png
+err nn-vis "a bad -f list" 2 "filter indices separated by commas" -m m.h5 -l 4 -f 1,x -o x.png
+err nn-vis "no filters given" 2 "give the filters" -m m.h5 -l 4 -o x.png
+err nn-vis "a missing model file" 1 "missing.h5" -m missing.h5 -l 4 -f 0 -o x.png
+err nn-vis "an unknown option" 2 "unknown option" -m m.h5 -l 4 -f 0 -o x.png --bogus
+err nn-vis "--device cuda" 1 "no GPU found\|does not run nn-vis yet; use --device cpu" -m m.h5 -l 4 -f 0 -o x.png --device cuda
+err nn-featmap "an unknown layer lists the valid ones" 1 "no layer 'conv9': layers are 0..7" -m m.h5 -l conv9 arch.png --top 3
+err nn-featmap "a filter out of range" 1 "no filter 16 in layer 4.*0..15" -m m.h5 -l 4 -d data.h5 --filter 16 --top-images 3
+err nn-featmap "dataset images of the wrong channel count" 1 "data.h5: the images have 3 channels; the model takes 1" -m g.h5 -l 2 -d data.h5 --filter 0 --top-images 3
+err nn-featmap "--grid of a layer without maps" 1 "layer 6 (dense) has no maps" -m m.h5 -l 6 arch.png --grid x.png
+err nn-featmap "an image that does not decode" 1 "top.tsv" -m m.h5 -l 4 top.tsv --top 3
+err nn-featmap "no inputs" 2 "no inputs" -m m.h5 -l 4 --top 3
+err nn-featmap "--input random:0" 2 "random:N" -m m.h5 -l 4 --input random:0 --top 3
+err nn-featmap "both -m and -a" 2 "give a model" -m m.h5 -a study.nn -l 4 arch.png --top 3
+err nn-featmap "--device cuda" 1 "no GPU found\|does not run nn-featmap yet; use --device cpu" -m m.h5 -l 4 arch.png --top 3 --device cuda
+exit $failed
