@@ -126,8 +126,10 @@ $(BUILD)/bench: test/bench/bench.c $(LIBNN)
 bench: $(BUILD)/bench
 	@sh test/bench/bench.sh $(abspath $(BUILD)/bench) $(THREADS)
 
-demo:
-	@echo "make demo: not available yet: it needs nn-fetch-data, nn-train, nn-eval, nn-featmap and nn-vis, which are not built yet." >&2; exit 1
+# make demo: Fashion-MNIST end to end into runs/demo (EPOCHS=3).
+demo: deps
+	$(MAKE) all
+	BIN=$(BIN) sh data/experiments/demo.sh
 
 clean:
 	rm -rf build bin lib/libnn.a nn.pc
