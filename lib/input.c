@@ -8,11 +8,10 @@ void nn_input_from_u8(const nn_model *m, const uint8_t *hwc, int n, float *out)
 {
     int C = m->input.c, H = m->input.h, W = m->input.w;
     size_t plane = (size_t)H * W, per = plane * C;
-    float scale[4], shift[4];
-    for (int c = 0; c < C && c < 4; c++) {
-        scale[c] = 1.0f / (255.0f * m->std[c]);
-        shift[c] = -m->mean[c] / m->std[c];
-    }
+    float lut[4][256]; /* the same arithmetic as training's lib/data.c */
+    for (int c = 0; c < C && c < 4; c++)
+        for (int u = 0; u < 256; u++)
+            lut[c][u] = ((float)u / 255.0f - m->mean[c]) / m->std[c];
 #pragma omp parallel for if ((size_t)n * per >= 65536) schedule(static)
     for (int i = 0; i < n; i++) {
         const uint8_t *src = hwc + (size_t)i * per;
@@ -21,7 +20,7 @@ void nn_input_from_u8(const nn_model *m, const uint8_t *hwc, int n, float *out)
             int sc = m->bgr && C == 3 ? 2 - c : c; /* channel of the image fed as c */
             int k = c < 4 ? c : 3;
             for (size_t p = 0; p < plane; p++)
-                dst[c * plane + p] = src[p * C + sc] * scale[k] + shift[k];
+                dst[c * plane + p] = lut[k][src[p * C + sc]];
         }
     }
 }

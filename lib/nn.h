@@ -963,8 +963,9 @@ int nn_eval_split(nn_model *m, const nn_split *s, const char *name,
  * model's input by nn_input_from_image): the header
  * "file\tclass\tprobability\trank" and, for each file in order, the topk
  * most probable classes, to tsv. A file that cannot be read is reported on
- * log as one line "prefix: MESSAGE; skipped it" and left out; *failed gets
- * their count. -1: the model cannot take images, out of memory. */
+ * log (when not NULL) as one line "prefix: MESSAGE; skipped it: ..." and
+ * left out; *failed gets their count. -1: the model cannot take images,
+ * out of memory, a failed write. */
 int nn_eval_images(nn_model *m, const char *const *paths, long n, int topk,
                    FILE *tsv, FILE *log, const char *prefix, long *failed,
                    nn_error *e);
