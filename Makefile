@@ -116,6 +116,7 @@ install: all nn.pc
 	install -m 644 nn.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	for s in 1 5 7; do for f in man/man$$s/*.$$s; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s; done; done; true
 	cp -r data/arch $(DESTDIR)$(PREFIX)/share/nn/
+	install -m 644 data/datasets.tsv $(DESTDIR)$(PREFIX)/share/nn/
 
 # make bench: images/s next to PyTorch on the identical networks (THREADS=2).
 THREADS ?= 2

@@ -8,7 +8,7 @@ if make -s install PREFIX="$prefix" >"$tmp/log" 2>&1; then
 else
     fail "make install PREFIX=..." "$(tail -n 5 "$tmp/log")"
 fi
-for f in include/nn.h lib/libnn.a lib/pkgconfig/nn.pc share/man/man5/nn-arch.5 share/man/man7/nn.7 share/nn/arch/fmnist.nn; do
+for f in include/nn.h lib/libnn.a lib/pkgconfig/nn.pc share/nn/datasets.tsv bin/nn-train share/man/man5/nn-arch.5 share/man/man7/nn.7 share/nn/arch/fmnist.nn; do
     check "installed $f" test -f "$prefix/$f"
 done
 cat >"$tmp/use.c" <<'C'
