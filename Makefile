@@ -118,6 +118,11 @@ install: all nn.pc
 	cp -r data/arch $(DESTDIR)$(PREFIX)/share/nn/
 	install -m 644 data/datasets.tsv $(DESTDIR)$(PREFIX)/share/nn/
 
+# make check-fmnist: the acceptance run, 3 epochs of Fashion-MNIST with
+# data/arch/fmnist.nn and Adam on 2 threads: >= 91% test accuracy (minutes).
+check-fmnist: all
+	@NN_BIN=$(abspath $(BIN)) NN_FMNIST_FULL=1 sh test/cli/fmnist.sh
+
 # make bench: images/s next to PyTorch on the identical networks (THREADS=2).
 THREADS ?= 2
 $(BUILD)/bench: test/bench/bench.c $(LIBNN)
@@ -135,5 +140,5 @@ demo: deps
 clean:
 	rm -rf build bin lib/libnn.a nn.pc
 
-.PHONY: all check deps install demo bench clean nn.pc
+.PHONY: all check check-fmnist deps install demo bench clean nn.pc
 .SECONDARY:

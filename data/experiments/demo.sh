@@ -12,7 +12,7 @@ step "fetching Fashion-MNIST"
 "$BIN/nn-fetch-data" fashion-mnist -o "$OUT/fmnist.h5"
 step "training data/arch/fmnist.nn for $EPOCHS epochs"
 "$BIN/nn-train" -a data/arch/fmnist.nn -d "$OUT/fmnist.h5" -o "$OUT/model.h5" \
-    -e "$EPOCHS" --optim adam --lr 1e-3 --test $limit --log "$OUT/train.tsv" \
+    -e "$EPOCHS" --optim adam --lr 1e-3 -b 32 --schedule cosine --test $limit --log "$OUT/train.tsv" \
     --plot "$OUT/plots" --filters-every 100 --filters-layer conv1 --logdir "$OUT/tensorboard"
 step "evaluating on the test split"
 "$BIN/nn-eval" -m "$OUT/model.h5" -d "$OUT/fmnist.h5" --confusion-png "$OUT/confusion.png" > "$OUT/eval.tsv"
