@@ -469,9 +469,10 @@ static int map_images(nn_dataset *d, int oh, int ow, int oc,
             if (f(&src, arg, &dst, &err) < 0 || dst.w != ow || dst.h != oh || dst.c != oc) {
 #pragma omp critical(nn_dataset_map)
                 if (!failed) {
-                    failed = 1;
                     snprintf(first.msg, sizeof first.msg, "%s",
                              dst.data ? "unexpected image size" : err.msg);
+#pragma omp atomic write
+                    failed = 1;
                 }
             } else {
                 memcpy(out[s] + (size_t)i * ob, dst.data, ob);

@@ -65,20 +65,21 @@ static const char *base_name(const char *path)
 
 /* ---- files and archives (libarchive) ------------------------------------ */
 
-/* All the data of the current entry into a malloc'd buffer. */
-static int read_entry(struct archive *a, const char *label, const char *entry, uint8_t **out,
-                      size_t *len, nn_error *e)
+/* All the data of the current entry into a malloc'd buffer; what names
+ * it in messages ("images.tar.gz: images/cat.jpg"). */
+static int read_entry(struct archive *a, const char *what, uint8_t **out, size_t *len,
+                      nn_error *e)
 {
     size_t cap = 1 << 16, n = 0;
     uint8_t *buf = malloc(cap);
     if (!buf)
-        return nn_fail(e, "%s: out of memory", label);
+        return nn_fail(e, "%s: out of memory", what);
     for (;;) {
         if (n == cap) {
             uint8_t *b = realloc(buf, cap *= 2);
             if (!b) {
                 free(buf);
-                return nn_fail(e, "%s: %s: out of memory (%zu bytes)", label, entry, cap);
+                return nn_fail(e, "%s: out of memory (%zu bytes)", what, cap);
             }
             buf = b;
         }
@@ -86,7 +87,7 @@ static int read_entry(struct archive *a, const char *label, const char *entry, u
         if (k == 0)
             break;
         if (k < 0 && k != ARCHIVE_WARN) {
-            nn_fail(e, "%s: %s: corrupt or truncated: %s", label, entry,
+            nn_fail(e, "%s: corrupt or truncated: %s", what,
                     archive_error_string(a) ? archive_error_string(a) : "read error");
             free(buf);
             return -1;
@@ -118,7 +119,7 @@ static int read_decompressed(const char *path, const char *label, uint8_t **out,
         rc = nn_fail(e, "%s: cannot read: %s", label,
                      archive_error_string(a) ? archive_error_string(a) : "empty file");
     else
-        rc = read_entry(a, label, label, out, len, e);
+        rc = read_entry(a, label, out, len, e);
     archive_read_free(a);
     return rc;
 }
@@ -158,14 +159,15 @@ static int archive_each(const char *path, const char *label, want_fn want, take_
         const char *name = archive_entry_pathname(ent);
         if (!name || archive_entry_filetype(ent) != AE_IFREG || !want(arg, name))
             continue;
-        char *entry = strdup(name);
+        char *entry = strdup(name), what[1024];
         uint8_t *data;
         size_t len;
         if (!entry) {
             rc = nn_fail(e, "%s: out of memory", label);
             goto done;
         }
-        rc = read_entry(a, label, entry, &data, &len, e);
+        snprintf(what, sizeof what, "%s: %s", label, entry);
+        rc = read_entry(a, what, &data, &len, e);
         if (rc == 0)
             rc = take(arg, entry, data, len, e);
         free(entry);

@@ -84,20 +84,20 @@ static int default_path(char *buf, size_t size)
     return -1;
 }
 
-/* Splits line at tabs into at most max fields (in place). */
+/* Splits line at tabs (in place) into field[]; returns the number of
+ * fields, which may be more than max (then only max are set). */
 static int split_tabs(char *line, char **field, int max)
 {
     int n = 0;
-    char *p = line;
-    while (n < max) {
-        field[n++] = p;
+    for (char *p = line;; n++) {
         char *t = strchr(p, '\t');
+        if (n < max)
+            field[n] = p;
         if (!t)
-            break;
+            return n + 1;
         *t = 0;
         p = t + 1;
     }
-    return strchr(p, '\t') && n == max ? max + 1 : n;
 }
 
 static int is_hex64(const char *s)
@@ -123,7 +123,7 @@ static char *field_dup(const char *s, int *oom)
 
 static int parse_row(nn_registry *r, char *line, int lineno, nn_error *e)
 {
-    char *f[8];
+    char *f[7] = {NULL};
     int nf = split_tabs(line, f, 7);
     if (nf < 6 || nf > 7)
         return nn_fail(e, "%s:%d: %d columns; expected name, format, file, bytes, sha256, "
@@ -365,8 +365,19 @@ static int take_local(const nn_registry *r, const char *name, const char *file,
         return nn_fail(e, "%s: checksum mismatch: expected %s, got %s (not the file the "
                        "registry lists for %s; it is not used)", path,
                        want ? want : url_sum(r, name, file), hex, name);
-    if (!known)
+    if (!known) {
         say(o, 1, "%s: cannot verify: the registry has no SHA-256 for %s", path, file);
+        struct stat st;
+        for (int i = 0; i < r->n; i++) {
+            const nn_reg_row *w = &r->rows[i];
+            if (strcmp(w->name, name) == 0 && strcmp(w->file, file) == 0 && w->size >= 0 &&
+                stat(path, &st) == 0 && (long long)st.st_size != w->size) {
+                say(o, 1, "%s: %lld bytes, the registry says %lld; it may be another version",
+                    path, (long long)st.st_size, w->size);
+                break;
+            }
+        }
+    }
     else
         say(o, 0, "%s: SHA-256 verified", path);
     g->path = strdup(path);

@@ -226,7 +226,7 @@ part=$tmp/cache/tiny-cifar/cifar-10-binary.tar.gz.part
 i=0
 while [ ! -s "$part" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM $pid 2>/dev/null  # (an asynchronous job of a script ignores SIGINT)
-wait $pid
+wait $pid 2>/dev/null
 if [ -s "$part" ] && [ ! -e "$tmp/int.h5" ] && ! ls "$tmp" | grep -q '^int\.h5\.tmp'; then
     pass "an interrupted download leaves no output file, and its .part"
 else
@@ -285,6 +285,9 @@ h5check "the split is a pure function of the seed" "$tmp/p2.h5" "
 g = h5py.File('$tmp/p3.h5', 'r'); k = h5py.File('$tmp/p4.h5', 'r')
 same = (f['test/images'][:] == g['test/images'][:]).all()
 print('ok' if same and f['test/images'].shape == k['test/images'].shape else 'differs')"
+run pets-limit tiny-pets --mirror "$url/" --size 8 --limit 5 --gray -o "$tmp/pl.h5"
+[ "$(rc pets-limit)" = 0 ] && err_has pets-limit "5 train + 5 test images of 8x8x1, 3 classes" \
+    && pass "pets --limit 5 --gray: 5 images per split, one channel" || fail "pets limit" "$(why pets-limit)"
 run pets-cls tiny-pets --mirror "$url/" --classes shiba_inu,corgi -o "$tmp/p5.h5"
 [ "$(rc pets-cls)" = 1 ] && err_has pets-cls "no class 'corgi'; the classes are: Abyssinian, samoyed, shiba_inu" \
     && pass "an unknown --classes name is an error listing the classes" || fail "unknown class" "$(why pets-cls)"
