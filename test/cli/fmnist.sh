@@ -6,6 +6,7 @@
 #   make check-fmnist  NN_FMNIST_FULL=1: the acceptance run, 3 epochs of
 #                      the full train split: test accuracy >= 91%
 . test/cli/lib.sh
+if [ "${NN_SANITIZE:-}" = 1 ]; then skip "Fashion-MNIST training" "sanitized build: too slow; the same code runs in train.sh"; exit 0; fi
 bin=${NN_BIN:-bin}
 src=/usr/share/datasets/fashion-mnist
 if [ ! -e "$src/train-images-idx3-ubyte.gz" ]; then
