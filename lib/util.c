@@ -41,6 +41,8 @@ double nn_now(void)
 
 void nn_format_float(char *buf, size_t size, float v)
 {
+    if (!buf || size == 0)
+        return;
     for (int digits = 1; digits <= 9; digits++) {
         snprintf(buf, size, "%.*g", digits, v);
         if (strtof(buf, NULL) == v)
