@@ -179,53 +179,6 @@ done:
     return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* buf to path through path.tmp.XXXXXX, renamed into place (removed on
- * failure). */
-static int write_file(const char *path, const uint8_t *buf, size_t n,
-                      nn_error *e)
-{
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return nn_fail(e, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nn_fail(e, "%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    mode_t mask = umask(0); /* mkstemp made it 0600: a plain create's mode */
-    umask(mask);
-    int rc = 0;
-    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, buf, n) < 0)
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (close(fd) < 0 && rc == 0)
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = nn_fail(e, "%s: cannot replace it: %s", path, strerror(errno));
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 int nn_gif_write(const char *path, const nn_image *frames, int nframes,
                  int delay_cs, nn_error *e)
 {
@@ -254,7 +207,7 @@ int nn_gif_write(const char *path, const nn_image *frames, int nframes,
     membuf b = {0};
     int rc = gif_encode(frames, nframes, delay_cs, name, &b, e);
     if (rc == 0 && !to_stdout)
-        rc = write_file(path, b.p, b.n, e);
+        rc = nn_write_file(path, b.p, b.n, e);
     else if (rc == 0) {
         errno = 0;
         if (fwrite(b.p, 1, b.n, stdout) != b.n || fflush(stdout) != 0)

@@ -486,76 +486,6 @@ static int build_image(content_fn content, const void *arg, size_t estimate,
     return 0;
 }
 
-/* write(2) until done or an error (errno set). */
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* The directory part of path ("." when it has none), synced so that a
- * rename in it survives a crash (best effort). */
-static void sync_dir(const char *path)
-{
-    char *dir = strdup(path);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
-    if (slash == dir && dir)
-        slash[1] = 0; /* "/model.h5": the root */
-    else if (slash)
-        *slash = 0;
-    int fd = dir ? open(slash ? dir : ".", O_RDONLY | O_DIRECTORY) : -1;
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-/* Writes buf to path through a temporary beside it: path.tmp.XXXXXX is
- * written, synced, closed and renamed into place, or removed. */
-static int write_file(const char *path, const void *buf, size_t size, nn_error *e)
-{
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return nn_fail(e, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nn_fail(e, "%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    /* mkstemp makes the file 0600; give it the mode a plain create would */
-    mode_t mask = umask(0);
-    umask(mask);
-    int rc = 0;
-    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, buf, size) < 0 || fsync(fd) < 0)
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (close(fd) < 0 && rc == 0)
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = nn_fail(e, "%s: cannot replace it: %s", path, strerror(errno));
-    if (rc < 0)
-        unlink(tmp);
-    else
-        sync_dir(path);
-    free(tmp);
-    return rc;
-}
-
 typedef struct model_arg {
     const nn_model *m;
     const nn_optim *o;
@@ -582,7 +512,7 @@ static int save_content(content_fn content, const void *arg, size_t estimate,
     if (rc < 0)
         return -1;
     if (!to_stdout) {
-        rc = write_file(path, buf, size, e);
+        rc = nn_write_file(path, buf, size, e);
     } else {
         errno = 0;
         if (fwrite(buf, 1, size, stdout) != size || fflush(stdout) != 0)

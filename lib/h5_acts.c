@@ -174,53 +174,6 @@ static int build_image(const nn_acts *a, void **buf, size_t *size)
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* path.tmp.XXXXXX written, synced and renamed onto path. */
-static int write_file(const char *path, const void *buf, size_t size, nn_error *e)
-{
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return nn_fail(e, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nn_fail(e, "%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    int rc = 0;
-    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, buf, size) < 0 || fsync(fd) < 0)
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (close(fd) < 0 && rc == 0)
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = nn_fail(e, "%s: cannot replace it: %s", path, strerror(errno));
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 int nn_acts_save(const nn_acts *a, const char *path, nn_error *e)
 {
     int to_stdout = strcmp(path, "-") == 0;
@@ -240,7 +193,7 @@ int nn_acts_save(const nn_acts *a, const char *path, nn_error *e)
     if (rc < 0)
         return nn_fail(e, "%s: cannot build the HDF5 file (out of memory?)", name);
     if (!to_stdout) {
-        rc = write_file(path, buf, size, e);
+        rc = nn_write_file(path, buf, size, e);
     } else {
         errno = 0;
         if (fwrite(buf, 1, size, stdout) != size || fflush(stdout) != 0)

@@ -598,54 +598,6 @@ static int jpeg_encode(const nn_image *img, const char *name, uint8_t **out, siz
 
 /* ---- writing files ----------------------------------------------------- */
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = write(fd, p, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0) {
-            if (k == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* buf to path through path.tmp.XXXXXX in the same directory, renamed into
- * place (or removed on failure). */
-static int write_file(const char *path, const uint8_t *buf, size_t size, nn_error *e)
-{
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp)
-        return nn_fail(e, "%s: out of memory", path);
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        nn_fail(e, "%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    mode_t mask = umask(0); /* mkstemp made it 0600: give it a plain create's mode */
-    umask(mask);
-    int rc = 0;
-    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, buf, size) < 0)
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (close(fd) < 0 && rc == 0)
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = nn_fail(e, "%s: cannot replace it: %s", path, strerror(errno));
-    if (rc < 0)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
 static int is_jpeg_path(const char *path)
 {
     const char *dot = strrchr(path, '.');
@@ -666,7 +618,7 @@ int nn_image_write(const char *path, const nn_image *img, nn_error *e)
     if (rc < 0)
         return -1;
     if (!to_stdout) {
-        rc = write_file(path, buf, len, e);
+        rc = nn_write_file(path, buf, len, e);
     } else {
         errno = 0;
         if (fwrite(buf, 1, len, stdout) != len || fflush(stdout) != 0)

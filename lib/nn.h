@@ -33,6 +33,10 @@ int nn_fail(nn_error *e, const char *fmt, ...)
 void nn_set_threads(int n); /* OpenMP loops and BLAS; n <= 0: all cores */
 int nn_threads(void);
 double nn_now(void); /* monotonic seconds */
+/* Writes buf to path through path.tmp.XXXXXX beside it: written, synced,
+ * closed and renamed into place (the directory synced), or removed. An
+ * interrupted or failed write never leaves a partial file at path. */
+int nn_write_file(const char *path, const void *buf, size_t size, nn_error *e);
 /* The shortest %g text of v that reads back as the same float. */
 void nn_format_float(char *buf, size_t size, float v);
 

@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 int nn_fail(nn_error *e, const char *fmt, ...)
 {
     if (e) {
@@ -91,4 +97,72 @@ void nn_strv_free(char **v)
     for (char **p = v; *p; p++)
         free(*p);
     free(v);
+}
+
+/* write(2) until done or an error (errno set). */
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n > ((size_t)1 << 30) ? (size_t)1 << 30 : n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            if (k == 0)
+                errno = EIO;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The directory part of path ("." when it has none), synced so that a
+ * rename in it survives a crash (best effort). */
+static void sync_dir(const char *path)
+{
+    char *dir = strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash == dir && dir)
+        slash[1] = 0; /* "/model.h5": the root */
+    else if (slash)
+        *slash = 0;
+    int fd = dir ? open(slash ? dir : ".", O_RDONLY | O_DIRECTORY) : -1;
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+int nn_write_file(const char *path, const void *buf, size_t size, nn_error *e)
+{
+    size_t len = strlen(path);
+    char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
+    if (!tmp)
+        return nn_fail(e, "%s: out of memory", path);
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        nn_fail(e, "%s: cannot create: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    /* mkstemp makes the file 0600; give it the mode a plain create would */
+    mode_t mask = umask(0);
+    umask(mask);
+    int rc = 0;
+    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, buf, size) < 0 || fsync(fd) < 0)
+        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
+    if (close(fd) < 0 && rc == 0)
+        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = nn_fail(e, "%s: cannot replace it: %s", path, strerror(errno));
+    if (rc < 0)
+        unlink(tmp);
+    else
+        sync_dir(path);
+    free(tmp);
+    return rc;
 }
