@@ -139,6 +139,10 @@ static const conv_case conv_cases[] = {
     {5, 3, 9, 8, 4, 3, 3, 2, 1, NN_PAD_SAME, 0, 1},     /* stride 2x1 */
     {3, 3, 7, 7, 8, 3, 3, 1, 1, NN_PAD_EXPLICIT, 1, 1}, /* 3 samples, 2 threads */
     {2, 32, 96, 96, 4, 3, 3, 1, 1, NN_PAD_SAME, 0, 1},  /* several row bands */
+    /* over SMALL_WORK (1e8 multiply-adds): the threaded paths */
+    {4, 64, 32, 32, 64, 3, 3, 1, 1, NN_PAD_SAME, 0, 1}, /* samples per thread */
+    {1, 64, 56, 56, 64, 3, 3, 1, 1, NN_PAD_SAME, 0, 1}, /* one sample split */
+    {3, 64, 64, 64, 128, 3, 3, 2, 2, NN_PAD_SAME, 0, 1}, /* im2col, 3 on 2 */
 };
 
 /* Direct 7-loop convolution: y, and from dy: dx, dw, db (double). */
@@ -200,7 +204,7 @@ static void test_conv_case(const conv_case *t, nn_rng *r)
            *rdb = malloc(t->o * 8);
     const float *bias = t->bias ? l.param[1].value : NULL;
     conv_ref(t, oh, ow, pt, pl, x, l.param[0].value, bias, dy, ry, rdx, rdw, rdb);
-    nn_pass p = {.train = 1, .param_grads = 1, .work = work};
+    nn_pass p = {.train = 1, .param_grads = 1, .work = work, .threads = nn_threads()};
     l.type->forward(&l, x, y, t->n, &p);
     expect_close("y", y, ry, ys, 0);
     l.type->backward(&l, x, y, dy, dx, t->n, &p);
