@@ -19,9 +19,12 @@ step "evaluating on the test split"
 step "spikes and feature maps of conv2's ReLU for an ankle boot"
 "$BIN/nn-featmap" -m "$OUT/model.h5" -l 6 data/samples/fmnist-ankle-boot.png --top 5 \
     --plot "$OUT/spikes.png" --grid "$OUT/maps.png" -o "$OUT/acts.h5" > "$OUT/top-spikes.tsv"
-step "visualizing filters of conv1 and conv2"
-"$BIN/nn-vis" -m "$OUT/model.h5" -l conv1 -f 0,1,2,3,4,5,6,7 --upscaling-steps 6 -o "$OUT/vis-conv1.png" -q
-"$BIN/nn-vis" -m "$OUT/model.h5" -l 6 --filters-from "$OUT/top-spikes.tsv" --upscaling-steps 6 -o "$OUT/vis-conv2.png" -q
+step "visualizing filters of conv1 and conv2 (after their ReLUs) and the top spikes"
+# A conv layer alone is linear: its mean is maximized by a flat image; the
+# ReLU after it makes the filters draw their patterns.
+"$BIN/nn-vis" -m "$OUT/model.h5" -l 2 -f 0,1,2,3,4,5,6,7 --upscaling-steps 6 -o "$OUT/vis-conv1.png" -q
+"$BIN/nn-vis" -m "$OUT/model.h5" -l 6 -f 0,1,2,3,4,5,6,7,8,9,10,11 --upscaling-steps 6 -o "$OUT/vis-conv2.png" -q
+"$BIN/nn-vis" -m "$OUT/model.h5" -l 6 --filters-from "$OUT/top-spikes.tsv" --upscaling-steps 6 -o "$OUT/vis-spikes.png" -q
 "$BIN/nn-vis" -m "$OUT/model.h5" --weights -l conv1 -o "$OUT/filters-conv1.png"
 echo "demo: done; in $OUT:" >&2
 find "$OUT" -maxdepth 2 -type f | sort >&2
