@@ -136,6 +136,38 @@ int nn_args_init(const nn_args *a, const char *text, nn_init *out, nn_error *e)
     return 0;
 }
 
+int nn_args_weights(nn_args *a, nn_layer_cfg *cfg, nn_error *e)
+{
+    const char *init = nn_args_option(a, "init"), *bias = nn_args_option(a, "bias");
+    if (init && nn_args_init(a, init, &cfg->weight_init, e) < 0)
+        return -1;
+    if (bias && strcmp(bias, "none") == 0)
+        cfg->bias = 0;
+    else if (bias)
+        return nn_args_init(a, bias, &cfg->bias_init, e);
+    return 0;
+}
+
+size_t nn_format_weights(const nn_layer_cfg *c, char *buf, size_t size, size_t n)
+{
+    char v[64];
+    if (n < size && c->weight_init.kind != NN_INIT_DEFAULT) {
+        nn_init_format(c->weight_init, v, sizeof v);
+        n += snprintf(buf + n, size - n, " init=%s", v);
+    }
+    if (!c->bias || c->bias_init.kind == NN_INIT_DEFAULT)
+        v[0] = 0;
+    else if (c->bias_init.kind == NN_INIT_CONSTANT)
+        nn_format_float(v, sizeof v, c->bias_init.a);
+    else if (c->bias_init.kind == NN_INIT_ZEROS)
+        snprintf(v, sizeof v, "0");
+    else
+        nn_init_format(c->bias_init, v, sizeof v);
+    if (n < size && (!c->bias || v[0]))
+        n += snprintf(buf + n, size - n, " bias=%s", c->bias ? v : "none");
+    return n;
+}
+
 /* Output size of a sliding window over l->in, and the padding per side. */
 int nn_window_setup(nn_layer *l, int *oh, int *ow, nn_error *e)
 {

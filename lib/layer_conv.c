@@ -980,35 +980,20 @@ static size_t conv_work_floats(const nn_layer *l, int n)
 
 /* ---- text form ---------------------------------------------------------- */
 
-/* bias=none (no bias) or bias=INIT, where a bare number is a constant. */
-static int parse_bias(nn_args *a, nn_layer_cfg *cfg, nn_error *e)
-{
-    const char *t = nn_args_option(a, "bias");
-    if (!t)
-        return 0;
-    if (strcmp(t, "none") == 0) {
-        cfg->bias = 0;
-        return 0;
-    }
-    return nn_args_init(a, t, &cfg->bias_init, e);
-}
-
 static int conv_parse(nn_layer *l, nn_args *a, nn_error *e)
 {
     nn_layer_cfg *c = &l->cfg;
     const char *stride = nn_args_option(a, "stride");
     const char *pad = nn_args_option(a, "pad");
-    const char *init = nn_args_option(a, "init");
     if (nn_args_count(a) != 2)
         return nn_args_fail(a, e, "expected the output channels and the kernel size; usage: %s",
                             l->type->usage);
     if (nn_args_int(a, nn_args_get(a, 0), "output channels", 1, &c->units, e) < 0 ||
         nn_args_pair(a, nn_args_get(a, 1), "kernel", &c->kh, &c->kw, e) < 0 ||
         (stride && nn_args_pair(a, stride, "stride", &c->sh, &c->sw, e) < 0) ||
-        nn_args_pad(a, pad, c, e) < 0 ||
-        (init && nn_args_init(a, init, &c->weight_init, e) < 0))
+        nn_args_pad(a, pad, c, e) < 0)
         return -1;
-    return parse_bias(a, c, e);
+    return nn_args_weights(a, c, e);
 }
 
 /* Appends the " stride=" and " pad=" options that differ from the defaults. */
@@ -1028,23 +1013,9 @@ static size_t format_window(const nn_layer_cfg *c, char *buf, size_t size,
 static void conv_format(const nn_layer *l, char *buf, size_t size)
 {
     const nn_layer_cfg *c = &l->cfg;
-    char v[64];
     size_t n = snprintf(buf, size, "%d %dx%d", c->units, c->kh, c->kw);
     n = format_window(c, buf, size, n, c->sh == 1 && c->sw == 1);
-    if (n < size && c->weight_init.kind != NN_INIT_DEFAULT) {
-        nn_init_format(c->weight_init, v, sizeof v);
-        n += snprintf(buf + n, size - n, " init=%s", v);
-    }
-    if (!c->bias || c->bias_init.kind == NN_INIT_DEFAULT)
-        v[0] = 0;
-    else if (c->bias_init.kind == NN_INIT_CONSTANT)
-        nn_format_float(v, sizeof v, c->bias_init.a);
-    else if (c->bias_init.kind == NN_INIT_ZEROS)
-        snprintf(v, sizeof v, "0");
-    else
-        nn_init_format(c->bias_init, v, sizeof v);
-    if (n < size && (!c->bias || v[0]))
-        snprintf(buf + n, size - n, " bias=%s", c->bias ? v : "none");
+    nn_format_weights(c, buf, size, n);
 }
 
 /* ---- setup -------------------------------------------------------------- */

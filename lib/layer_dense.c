@@ -71,23 +71,10 @@ static void dense_backward(nn_layer *l, const float *x, const float *y,
 
 /* ---- text form ---------------------------------------------------------- */
 
-/* bias=none (no bias) or bias=INIT, where a bare number is a constant. */
-static int parse_bias(nn_args *a, nn_layer_cfg *cfg, nn_error *e)
-{
-    const char *t = nn_args_option(a, "bias");
-    if (!t)
-        return 0;
-    if (strcmp(t, "none") == 0) {
-        cfg->bias = 0;
-        return 0;
-    }
-    return nn_args_init(a, t, &cfg->bias_init, e);
-}
-
 static int dense_parse(nn_layer *l, nn_args *a, nn_error *e)
 {
     nn_layer_cfg *c = &l->cfg;
-    const char *units = nn_args_get(a, 0), *init = nn_args_option(a, "init");
+    const char *units = nn_args_get(a, 0);
     if (nn_args_count(a) != 1)
         return nn_args_fail(a, e, "expected the number of units (or 'classes'); usage: %s",
                             l->type->usage);
@@ -95,31 +82,15 @@ static int dense_parse(nn_layer *l, nn_args *a, nn_error *e)
         c->units = -1; /* the model resolves it to the class count */
     else if (nn_args_int(a, units, "units", 1, &c->units, e) < 0)
         return -1;
-    if (init && nn_args_init(a, init, &c->weight_init, e) < 0)
-        return -1;
-    return parse_bias(a, c, e);
+    return nn_args_weights(a, c, e);
 }
 
 static void dense_format(const nn_layer *l, char *buf, size_t size)
 {
     const nn_layer_cfg *c = &l->cfg;
-    char v[64];
     size_t n = c->units < 0 ? (size_t)snprintf(buf, size, "classes")
                             : (size_t)snprintf(buf, size, "%d", c->units);
-    if (n < size && c->weight_init.kind != NN_INIT_DEFAULT) {
-        nn_init_format(c->weight_init, v, sizeof v);
-        n += snprintf(buf + n, size - n, " init=%s", v);
-    }
-    if (!c->bias || c->bias_init.kind == NN_INIT_DEFAULT)
-        v[0] = 0;
-    else if (c->bias_init.kind == NN_INIT_CONSTANT)
-        nn_format_float(v, sizeof v, c->bias_init.a);
-    else if (c->bias_init.kind == NN_INIT_ZEROS)
-        snprintf(v, sizeof v, "0");
-    else
-        nn_init_format(c->bias_init, v, sizeof v);
-    if (n < size && (!c->bias || v[0]))
-        snprintf(buf + n, size - n, " bias=%s", c->bias ? v : "none");
+    nn_format_weights(c, buf, size, n);
 }
 
 /* ---- setup -------------------------------------------------------------- */

@@ -232,6 +232,12 @@ int nn_args_pad(const nn_args *a, const char *text, nn_layer_cfg *cfg,
                 nn_error *e);
 int nn_args_init(const nn_args *a, const char *text, nn_init *out,
                  nn_error *e);
+/* The options of a layer with weights: init=INIT and bias=none|INIT (a bare
+ * number is a constant), into cfg->weight_init, bias_init and bias. */
+int nn_args_weights(nn_args *a, nn_layer_cfg *cfg, nn_error *e);
+/* Appends " init=..." and " bias=..." to buf (n characters so far, size in
+ * all) where they differ from the defaults; returns the new length. */
+size_t nn_format_weights(const nn_layer_cfg *cfg, char *buf, size_t size, size_t n);
 /* Resolves cfg pad_mode into pt/pl/pb/pr and the output size of a window
  * op; fails when the output would be empty. */
 int nn_window_setup(nn_layer *l, int *oh, int *ow, nn_error *e);
