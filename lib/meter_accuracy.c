@@ -18,21 +18,11 @@ static void *create(const nn_meter_cfg *c, nn_error *e)
     return a;
 }
 
-/* The first largest of v[0..k-1], as training counts hits. */
-static int argmax(const float *v, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (v[j] > v[best])
-            best = j;
-    return best;
-}
-
 static void add(void *state, const nn_meter_batch *b)
 {
     accuracy *a = state;
     for (int i = 0; i < b->n; i++)
-        a->hits += argmax(b->out + (size_t)i * b->k, b->k) == b->labels[i];
+        a->hits += nn_argmax(b->out + (size_t)i * b->k, b->k) == b->labels[i];
     a->seen += b->n;
 }
 

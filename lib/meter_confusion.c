@@ -36,22 +36,13 @@ static void *create(const nn_meter_cfg *cfg, nn_error *e)
     return c;
 }
 
-static int argmax(const float *v, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (v[j] > v[best])
-            best = j;
-    return best;
-}
-
 static void add(void *state, const nn_meter_batch *b)
 {
     confusion *c = state;
     for (int i = 0; i < b->n; i++) {
         int y = b->labels[i];
         if (y >= 0 && y < c->k)
-            c->counts[(size_t)y * c->k + argmax(b->out + (size_t)i * b->k, b->k)]++;
+            c->counts[(size_t)y * c->k + nn_argmax(b->out + (size_t)i * b->k, b->k)]++;
     }
 }
 

@@ -38,15 +38,6 @@ static void *create(const nn_meter_cfg *c, nn_error *e)
     return p;
 }
 
-static int argmax(const float *v, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (v[j] > v[best])
-            best = j;
-    return best;
-}
-
 static void add(void *state, const nn_meter_batch *b)
 {
     perclass *p = state;
@@ -55,7 +46,7 @@ static void add(void *state, const nn_meter_batch *b)
         if (y < 0 || y >= p->k)
             continue;
         p->seen[y]++;
-        p->hits[y] += argmax(b->out + (size_t)i * b->k, b->k) == y;
+        p->hits[y] += nn_argmax(b->out + (size_t)i * b->k, b->k) == y;
     }
 }
 

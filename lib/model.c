@@ -276,15 +276,6 @@ void nn_model_zero_grads(nn_model *m)
     memset(m->grads, 0, m->nvalues * sizeof(float));
 }
 
-static int argmax(const float *v, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (v[j] > v[best])
-            best = j;
-    return best;
-}
-
 float nn_model_loss_backward(nn_model *m, const void *labels, int n,
                              float *dx, const nn_pass *p, int *correct)
 {
@@ -304,7 +295,7 @@ float nn_model_loss_backward(nn_model *m, const void *labels, int n,
         if (correct) {
             *correct = 0;
             for (int i = 0; i < n; i++)
-                *correct += argmax(out + (size_t)i * k, k) == ((const int *)labels)[i];
+                *correct += nn_argmax(out + (size_t)i * k, k) == ((const int *)labels)[i];
         }
     } else if (m->loss == NN_LOSS_MSE) {
         loss = nn_loss_mse(out, labels, n, k, d);

@@ -39,6 +39,8 @@ double nn_now(void); /* monotonic seconds */
 int nn_write_file(const char *path, const void *buf, size_t size, nn_error *e);
 /* The shortest %g text of v that reads back as the same float. */
 void nn_format_float(char *buf, size_t size, float v);
+/* The index of the largest of v[0..k) (the first of equals): a prediction. */
+int nn_argmax(const float *v, int k);
 
 /* ---- random numbers ---------------------------------------------------- */
 

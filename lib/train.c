@@ -424,21 +424,12 @@ void nn_trainer_free(nn_trainer *t)
 
 /* ---- steps and evaluation ----------------------------------------------- */
 
-static int argmax(const float *v, int k)
-{
-    int best = 0;
-    for (int j = 1; j < k; j++)
-        if (v[j] > v[best])
-            best = j;
-    return best;
-}
-
 static int count_correct(const nn_model *m, const int *y, int n)
 {
     const float *out = m->act[m->nlayers - 1];
     int k = (int)nn_dims_size(m->layers[m->nlayers - 1].out), hits = 0;
     for (int i = 0; i < n; i++)
-        hits += argmax(out + (size_t)i * k, k) == y[i];
+        hits += nn_argmax(out + (size_t)i * k, k) == y[i];
     return hits;
 }
 

@@ -45,6 +45,15 @@ double nn_now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+int nn_argmax(const float *v, int k)
+{
+    int best = 0;
+    for (int j = 1; j < k; j++)
+        if (v[j] > v[best])
+            best = j;
+    return best;
+}
+
 void nn_format_float(char *buf, size_t size, float v)
 {
     if (!buf || size == 0)
