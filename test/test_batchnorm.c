@@ -215,12 +215,12 @@ int main(void)
         unmake(&l);
     }
 
-    TEST("the same bits for 1 and 2 threads (8x16x16x16, forward and backward)");
+    TEST("the same bits for 1 and 2 threads (8x16x256x256: over the threading threshold, forward and backward)");
     {
-        enum { N = 8, CH = 16, HW = 16 * 16, SIZE = N * CH * HW };
+        enum { N = 8, CH = 16, HW = 256 * 256, SIZE = N * CH * HW }; /* >= PAR_MIN, 2^23 */
         nn_layer l1, l2;
-        int ok = make(&l1, CH, 16, 16, N) == 0;
-        ok = make(&l2, CH, 16, 16, N) == 0 && ok;
+        int ok = make(&l1, CH, 256, 256, N) == 0;
+        ok = make(&l2, CH, 256, 256, N) == 0 && ok;
         if (ok) {
             float *x = malloc(SIZE * sizeof *x), *dy = malloc(SIZE * sizeof *dy);
             float *y1 = malloc(SIZE * sizeof *x), *y2 = malloc(SIZE * sizeof *x);

@@ -9,7 +9,8 @@
 
 extern const nn_layer_type nn_layer_dropout;
 
-enum { C = 10, H = 100, W = 100, SIZE = C * H * W }; /* 1e5 values, one sample */
+enum { C = 10, H = 500, W = 500, SIZE = C * H * W }; /* 2.5e6 values, one sample: over
+                                                         the threading threshold, 2^21 */
 
 static float *x, *y, *y2, *dy, *dx;
 
@@ -59,7 +60,7 @@ int main(void)
         char name[160];
         float p = ps[k], scale = 1.0f / (1.0f - p);
         snprintf(name, sizeof name,
-                 "P=%.1f: dropped fraction within 5 sigma of P on 1e5 values, kept values exactly x/(1-P)", p);
+                 "P=%.1f: dropped fraction within 5 sigma of P on 2.5e6 values, kept values exactly x/(1-P)", p);
         TEST(name);
         make(&l, p, 1);
         nn_pass pass = train_pass(42, 7);
@@ -105,7 +106,7 @@ int main(void)
         CHECK(memcmp(x, y, SIZE * sizeof *x) == 0);
     }
 
-    TEST("the same mask for 1 and 2 threads, and for a batch of 10 split as 1x1e5 or 10x1e4 values");
+    TEST("the same mask for 1 and 2 threads, and for a batch of 10 split as 1x2.5e6 or 10x2.5e5 values");
     {
         nn_pass pass = train_pass(42, 7);
         make(&l, 0.5f, 1);
@@ -114,7 +115,7 @@ int main(void)
         omp_set_num_threads(2);
         l.type->forward(&l, x, y2, 1, &pass);
         CHECK(memcmp(y, y2, SIZE * sizeof *y) == 0);
-        /* the same values as 10 samples of 1x100x100: element i of the batch */
+        /* the same values as 10 samples of 1x500x500: element i of the batch */
         nn_error e;
         memset(&l2, 0, sizeof l2);
         l2.type = &nn_layer_dropout;
