@@ -18,7 +18,7 @@ The first path component picks a behaviour; counts are per full path:
   /flaky/NAME      500 for the first two requests, then served
   /norange/NAME    the Range header ignored: always 200, the whole file
   /redirect/NAME   302 to /NAME
-  /status/CODE     that status with a small HTML error page
+  /status/CODE[/F] that status with a small HTML error page
 
 It exits by itself after SECONDS (default 120), or as soon as the process
 that started it is gone, so a test that dies leaves nothing behind.
@@ -51,7 +51,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = self.path.lstrip("/").split("/", 1)
         hook, name = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
         if hook == "status":
-            return self.error_page(int(name))
+            return self.error_page(int(name.split("/")[0]))  # /status/CODE[/FILE]
         if hook == "redirect":
             self.send_response(302)
             self.send_header("Location", "/" + name)
