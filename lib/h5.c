@@ -1,6 +1,6 @@
 /* h5.c - HDF5 files: the model format (man 5 nn-model), the dataset format
- * (man 5 nn-dataset) and generic reads of datasets and attributes for tools
- * and tests. The only file that includes hdf5.h.
+ * (man 5 nn-dataset), generic reads of datasets and attributes for tools
+ * and tests, and what lib/h5_impl.h declares for the other HDF5 files.
  *
  * Model file layout (all little-endian; float32, int32, int64):
  *   /                 attributes format="nn-model", version=1, architecture,
@@ -22,9 +22,7 @@
  * Saving builds the file in memory (HDF5's core driver), then writes it to
  * a temporary file beside the target and renames that into place, or to
  * stdout for "-". Loading "-" reads stdin into memory and opens the image. */
-#include "nn.h"
-
-#include <hdf5.h>
+#include "h5_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,28 +34,16 @@
 #define FORMAT_NAME "nn-model"
 #define FORMAT_VERSION 1
 
-struct nn_h5 {
-    hid_t file;
-    char *name; /* for messages: the path, or "stdin" */
-};
-
 /* ---- HDF5 error handling ----------------------------------------------- */
 
-/* HDF5 prints its error stack by default; every entry point here turns that
- * off and restores the caller's setting on the way out. */
-typedef struct quiet {
-    H5E_auto2_t func;
-    void *data;
-} quiet;
-
-static void quiet_begin(quiet *q)
+void h5_quiet_begin(h5_quiet *q)
 {
     if (H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) < 0)
         q->func = NULL, q->data = NULL;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-static void quiet_end(const quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
+void h5_quiet_end(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
 
 typedef struct cause {
     int err;        /* errno reported by the file driver, or 0 */
@@ -78,10 +64,8 @@ static herr_t cause_walk(unsigned n, const H5E_error2_t *err, void *data)
     return 0;
 }
 
-/* Why the last HDF5 call failed: the system's error when the file driver
- * reported one (e.g. "No space left on device"), else HDF5's innermost
- * message. Call it before any other HDF5 call clears the stack. */
-static void last_cause(char *buf, size_t size, int fallback_errno)
+/* Call it before any other HDF5 call clears the stack. */
+void h5_last_cause(char *buf, size_t size, int fallback_errno)
 {
     cause c = {0, {0}};
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, cause_walk, &c);
@@ -132,34 +116,26 @@ static hid_t vlen_string_type(void)
 
 /* ---- writing ----------------------------------------------------------- */
 
-typedef struct writer {
-    const char *name; /* the target, for messages */
-    nn_error *e;
-    int failed;
-} writer;
-
 /* Records the first HDF5 failure as "NAME: write failed: CAUSE". */
-static int wfail(writer *w)
+int h5_wfail(h5_writer *w)
 {
     if (!w->failed) {
         char why[300];
-        last_cause(why, sizeof why, 0);
+        h5_last_cause(why, sizeof why, 0);
         nn_fail(w->e, "%s: write failed: %s", w->name, why);
         w->failed = 1;
     }
     return -1;
 }
 
-/* Attribute `name` of loc: n values (n == 0: a scalar) of memory type mtype
- * stored as ftype. */
-static int put_attr(writer *w, hid_t loc, const char *name, hid_t ftype,
+int h5_put_attr(h5_writer *w, hid_t loc, const char *name, hid_t ftype,
                     hid_t mtype, hsize_t n, const void *data)
 {
     hid_t space = n ? H5Screate_simple(1, &n, NULL) : H5Screate(H5S_SCALAR);
     hid_t a = space < 0 ? -1 : H5Acreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = a < 0 ? -1 : H5Awrite(a, mtype, data);
     if (rc < 0)
-        wfail(w);
+        h5_wfail(w);
     if (a >= 0)
         H5Aclose(a);
     if (space >= 0)
@@ -167,51 +143,50 @@ static int put_attr(writer *w, hid_t loc, const char *name, hid_t ftype,
     return rc < 0 ? -1 : 0;
 }
 
-static int put_string(writer *w, hid_t loc, const char *name, const char *value)
+int h5_put_string(h5_writer *w, hid_t loc, const char *name, const char *value)
 {
     hid_t t = vlen_string_type();
     if (t < 0)
-        return wfail(w);
-    int rc = put_attr(w, loc, name, t, t, 0, &value);
+        return h5_wfail(w);
+    int rc = h5_put_attr(w, loc, name, t, t, 0, &value);
     H5Tclose(t);
     return rc;
 }
 
-static int put_strings(writer *w, hid_t loc, const char *name,
-                       char *const *values, size_t n)
+int h5_put_strings(h5_writer *w, hid_t loc, const char *name, const char *const *values,
+                   size_t n)
 {
     hid_t t = vlen_string_type();
     if (t < 0)
-        return wfail(w);
-    int rc = put_attr(w, loc, name, t, t, n, values);
+        return h5_wfail(w);
+    int rc = h5_put_attr(w, loc, name, t, t, n, values);
     H5Tclose(t);
     return rc;
 }
 
-static int put_int(writer *w, hid_t loc, const char *name, int v)
+int h5_put_int(h5_writer *w, hid_t loc, const char *name, int v)
 {
-    return put_attr(w, loc, name, H5T_STD_I32LE, H5T_NATIVE_INT, 0, &v);
+    return h5_put_attr(w, loc, name, H5T_STD_I32LE, H5T_NATIVE_INT, 0, &v);
 }
 
-static int put_float(writer *w, hid_t loc, const char *name, float v)
+int h5_put_float(h5_writer *w, hid_t loc, const char *name, float v)
 {
-    return put_attr(w, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, &v);
+    return h5_put_attr(w, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, &v);
 }
 
-/* A float32 dataset of shape dims[ndims] holding data. */
-static int put_floats(writer *w, hid_t loc, const char *name, int ndims,
-                      const int *dims, const float *data)
+int h5_put_data(h5_writer *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+                int ndims, const int *dims, const void *data)
 {
     hsize_t hd[4];
-    for (int i = 0; i < ndims; i++)
+    for (int i = 0; i < ndims && i < 4; i++)
         hd[i] = (hsize_t)dims[i];
-    hid_t space = H5Screate_simple(ndims, hd, NULL);
+    hid_t space = ndims <= 4 ? H5Screate_simple(ndims, hd, NULL) : -1;
     hid_t d = space < 0 ? -1
-                        : H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT,
-                                     H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+                        : H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT,
+                                     H5P_DEFAULT);
+    herr_t rc = d < 0 ? -1 : H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     if (rc < 0)
-        wfail(w);
+        h5_wfail(w);
     if (d >= 0)
         H5Dclose(d);
     if (space >= 0)
@@ -219,11 +194,18 @@ static int put_floats(writer *w, hid_t loc, const char *name, int ndims,
     return rc < 0 ? -1 : 0;
 }
 
-static hid_t new_group(writer *w, hid_t loc, const char *name)
+/* A float32 dataset of shape dims[ndims] holding data. */
+static int put_floats(h5_writer *w, hid_t loc, const char *name, int ndims,
+                      const int *dims, const float *data)
+{
+    return h5_put_data(w, loc, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, ndims, dims, data);
+}
+
+hid_t h5_new_group(h5_writer *w, hid_t loc, const char *name)
 {
     hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0)
-        wfail(w);
+        h5_wfail(w);
     return g;
 }
 
@@ -238,21 +220,21 @@ static int has_trainable(const nn_layer *l)
 /* The optimizer group: hyper-parameters as attributes, and
  * /optim/NNN/PARAM/SLOT for every state slot of every trainable parameter.
  * Slot s of parameter p is o->state + s*o->nvalues + (p->value - m->values). */
-static int write_optim(writer *w, hid_t file, const nn_model *m, const nn_optim *o)
+static int write_optim(h5_writer *w, hid_t file, const nn_model *m, const nn_optim *o)
 {
-    hid_t g = new_group(w, file, "optim");
+    hid_t g = h5_new_group(w, file, "optim");
     if (g < 0)
         return -1;
     long long step = o->step;
-    int rc = put_string(w, g, "name", nn_optim_name(o->kind)) < 0 ||
-                     put_float(w, g, "lr", o->lr) < 0 ||
-                     put_float(w, g, "momentum", o->momentum) < 0 ||
-                     put_float(w, g, "wd", o->wd) < 0 ||
-                     put_float(w, g, "beta1", o->beta1) < 0 ||
-                     put_float(w, g, "beta2", o->beta2) < 0 ||
-                     put_float(w, g, "alpha", o->alpha) < 0 ||
-                     put_float(w, g, "eps", o->eps) < 0 ||
-                     put_attr(w, g, "step", H5T_STD_I64LE, H5T_NATIVE_LLONG, 0, &step) < 0
+    int rc = h5_put_string(w, g, "name", nn_optim_name(o->kind)) < 0 ||
+                     h5_put_float(w, g, "lr", o->lr) < 0 ||
+                     h5_put_float(w, g, "momentum", o->momentum) < 0 ||
+                     h5_put_float(w, g, "wd", o->wd) < 0 ||
+                     h5_put_float(w, g, "beta1", o->beta1) < 0 ||
+                     h5_put_float(w, g, "beta2", o->beta2) < 0 ||
+                     h5_put_float(w, g, "alpha", o->alpha) < 0 ||
+                     h5_put_float(w, g, "eps", o->eps) < 0 ||
+                     h5_put_attr(w, g, "step", H5T_STD_I64LE, H5T_NATIVE_LLONG, 0, &step) < 0
                  ? -1
                  : 0;
     for (int i = 0; rc == 0 && o->nslots > 0 && i < m->nlayers; i++) {
@@ -261,7 +243,7 @@ static int write_optim(writer *w, hid_t file, const nn_model *m, const nn_optim 
             continue;
         char name[16];
         snprintf(name, sizeof name, "%03d", i);
-        hid_t gl = new_group(w, g, name);
+        hid_t gl = h5_new_group(w, g, name);
         if (gl < 0) {
             rc = -1;
             break;
@@ -270,7 +252,7 @@ static int write_optim(writer *w, hid_t file, const nn_model *m, const nn_optim 
             const nn_param *p = &l->param[j];
             if (!p->grad)
                 continue;
-            hid_t gp = new_group(w, gl, p->name);
+            hid_t gp = h5_new_group(w, gl, p->name);
             if (gp < 0) {
                 rc = -1;
                 break;
@@ -288,32 +270,32 @@ static int write_optim(writer *w, hid_t file, const nn_model *m, const nn_optim 
 }
 
 /* Everything of the model (and o, when given) into an open file. */
-static int write_model(writer *w, hid_t file, const nn_model *m, const nn_optim *o)
+static int write_model(h5_writer *w, hid_t file, const nn_model *m, const nn_optim *o)
 {
     int in[3] = {m->input.c, m->input.h, m->input.w};
     int k = m->input.c < 4 ? m->input.c : 4;
-    if (put_string(w, file, "format", FORMAT_NAME) < 0 ||
-        put_int(w, file, "version", FORMAT_VERSION) < 0 ||
-        put_string(w, file, "architecture", m->arch_text) < 0 ||
-        put_attr(w, file, "input", H5T_STD_I32LE, H5T_NATIVE_INT, 3, in) < 0 ||
-        put_int(w, file, "classes", m->classes) < 0)
+    if (h5_put_string(w, file, "format", FORMAT_NAME) < 0 ||
+        h5_put_int(w, file, "version", FORMAT_VERSION) < 0 ||
+        h5_put_string(w, file, "architecture", m->arch_text) < 0 ||
+        h5_put_attr(w, file, "input", H5T_STD_I32LE, H5T_NATIVE_INT, 3, in) < 0 ||
+        h5_put_int(w, file, "classes", m->classes) < 0)
         return -1;
     if (m->class_names) {
         size_t n = 0;
         while (m->class_names[n])
             n++;
-        if (put_strings(w, file, "class_names", m->class_names, n) < 0)
+        if (h5_put_strings(w, file, "class_names", (const char *const *)m->class_names, n) < 0)
             return -1;
     }
-    if (put_string(w, file, "loss", nn_loss_name(m->loss)) < 0 ||
-        put_attr(w, file, "input_mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)k, m->mean) < 0 ||
-        put_attr(w, file, "input_std", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)k, m->std) < 0 ||
-        put_string(w, file, "channel_order", m->bgr ? "bgr" : "rgb") < 0)
+    if (h5_put_string(w, file, "loss", nn_loss_name(m->loss)) < 0 ||
+        h5_put_attr(w, file, "input_mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)k, m->mean) < 0 ||
+        h5_put_attr(w, file, "input_std", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)k, m->std) < 0 ||
+        h5_put_string(w, file, "channel_order", m->bgr ? "bgr" : "rgb") < 0)
         return -1;
-    if (m->train_state && put_string(w, file, "train_state", m->train_state) < 0)
+    if (m->train_state && h5_put_string(w, file, "train_state", m->train_state) < 0)
         return -1;
 
-    hid_t layers = new_group(w, file, "layers");
+    hid_t layers = h5_new_group(w, file, "layers");
     if (layers < 0)
         return -1;
     int rc = 0;
@@ -321,13 +303,13 @@ static int write_model(writer *w, hid_t file, const nn_model *m, const nn_optim 
         const nn_layer *l = &m->layers[i];
         char name[16];
         snprintf(name, sizeof name, "%03d", i);
-        hid_t g = new_group(w, layers, name);
+        hid_t g = h5_new_group(w, layers, name);
         if (g < 0) {
             rc = -1;
             break;
         }
-        rc = put_string(w, g, "name", l->name) < 0 ||
-                     put_string(w, g, "type", l->type->keyword) < 0
+        rc = h5_put_string(w, g, "name", l->name) < 0 ||
+                     h5_put_string(w, g, "type", l->type->keyword) < 0
                  ? -1
                  : 0;
         for (int j = 0; rc == 0 && j < l->nparam; j++) {
@@ -443,15 +425,13 @@ static size_t image_estimate(const nn_model *m, const nn_optim *o)
     return (bytes + mib - 1) / mib * mib;
 }
 
-/* What goes into a file: content(w, file, arg) writes it. */
-typedef int (*content_fn)(writer *w, hid_t file, const void *arg);
 
 /* The whole file in memory: *buf (malloc'd) holds *size bytes. estimate:
  * about the bytes the file will take (the driver's growth step). */
-static int build_image(content_fn content, const void *arg, size_t estimate,
+static int build_image(h5_content_fn content, const void *arg, size_t estimate,
                        const char *name, void **buf, size_t *size, nn_error *e)
 {
-    writer w = {name, e, 0};
+    h5_writer w = {name, e, 0};
     image im = {NULL, 0};
     H5FD_file_image_callbacks_t cb = {image_malloc,     image_memcpy,     image_realloc,
                                       image_free,       image_udata_copy, image_udata_free,
@@ -464,15 +444,15 @@ static int build_image(content_fn content, const void *arg, size_t estimate,
     if (fapl < 0 || H5Pset_fapl_core(fapl, estimate, 0) < 0 ||
         H5Pset_file_image_callbacks(fapl, &cb) < 0 ||
         (file = H5Fcreate(iname, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
-        wfail(&w);
+        h5_wfail(&w);
     if (fapl >= 0)
         H5Pclose(fapl);
     ssize_t n = -1;
     if (file >= 0 && content(&w, file, arg) == 0 &&
         (H5Fflush(file, H5F_SCOPE_LOCAL) < 0 || (n = H5Fget_file_image(file, NULL, 0)) < 0))
-        wfail(&w);
+        h5_wfail(&w);
     if (file >= 0 && H5Fclose(file) < 0)
-        wfail(&w);
+        h5_wfail(&w);
     if (im.failed) /* the likely cause of any failure above */
         nn_fail(e, "%s: out of memory for the file image (%zu bytes)", name, im.failed);
     if (w.failed || im.failed || !im.buf || n < 0) {
@@ -491,24 +471,23 @@ typedef struct model_arg {
     const nn_optim *o;
 } model_arg;
 
-static int model_content(writer *w, hid_t file, const void *arg)
+static int model_content(h5_writer *w, hid_t file, const void *arg)
 {
     const model_arg *a = arg;
     return write_model(w, file, a->m, a->o);
 }
 
-/* Builds the file in memory and writes it to path ("-": stdout). */
-static int save_content(content_fn content, const void *arg, size_t estimate,
+int h5_save(h5_content_fn content, const void *arg, size_t estimate,
                         const char *path, nn_error *e)
 {
     int to_stdout = strcmp(path, "-") == 0;
     const char *name = to_stdout ? "stdout" : path;
     void *buf;
     size_t size;
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     int rc = build_image(content, arg, estimate, name, &buf, &size, e);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     if (rc < 0)
         return -1;
     if (!to_stdout) {
@@ -529,7 +508,7 @@ int nn_model_save(const nn_model *m, const nn_optim *o, const char *path,
     if (check_savable(m, o, strcmp(path, "-") == 0 ? "stdout" : path, &with_optim, e) < 0)
         return -1;
     model_arg a = {m, with_optim ? o : NULL};
-    return save_content(model_content, &a, image_estimate(a.m, a.o), path, e);
+    return h5_save(model_content, &a, image_estimate(a.m, a.o), path, e);
 }
 
 /* ---- generic reading --------------------------------------------------- */
@@ -555,6 +534,47 @@ static char *read_all(FILE *f, size_t *size)
     return buf;
 }
 
+/* The file in buf (copied by HDF5), or -1. */
+static hid_t open_image(const void *buf, size_t size, hid_t fapl)
+{
+    char name[64];
+    image_name(name, sizeof name);
+    if (size > 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
+        H5Pset_file_image(fapl, (void *)buf, size) >= 0)
+        return H5Fopen(name, H5F_ACC_RDONLY, fapl);
+    return -1;
+}
+
+int nn_is_hdf5(const void *buf, size_t size)
+{
+    static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    return size >= 8 && memcmp(buf, sig, 8) == 0;
+}
+
+nn_h5 *nn_h5_open_image(const void *buf, size_t size, const char *name, nn_error *e)
+{
+    nn_h5 *f = calloc(1, sizeof *f);
+    if (!f || !(f->name = strdup(name))) {
+        free(f);
+        nn_fail(e, "%s: out of memory", name);
+        return NULL;
+    }
+    h5_quiet q;
+    h5_quiet_begin(&q);
+    hid_t fapl = new_fapl();
+    f->file = fapl < 0 || !nn_is_hdf5(buf, size) ? -1 : open_image(buf, size, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    h5_quiet_end(&q);
+    if (f->file < 0) {
+        nn_fail(e, "%s: not a readable HDF5 file", name);
+        free(f->name);
+        free(f);
+        return NULL;
+    }
+    return f;
+}
+
 static nn_h5 *open_quiet(const char *path, nn_error *e)
 {
     nn_h5 *f = calloc(1, sizeof *f);
@@ -578,14 +598,7 @@ static nn_h5 *open_quiet(const char *path, nn_error *e)
             H5Pclose(fapl);
             goto fail;
         }
-        char name[64];
-        image_name(name, sizeof name);
-        if (size > 0 && H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) >= 0 &&
-            H5Pset_file_image(fapl, buf, size) >= 0) {
-            free(buf);
-            buf = NULL;
-            f->file = H5Fopen(name, H5F_ACC_RDONLY, fapl);
-        }
+        f->file = open_image(buf, size, fapl);
         free(buf);
     } else {
         struct stat st;
@@ -620,10 +633,10 @@ fail:
 
 nn_h5 *nn_h5_open(const char *path, nn_error *e)
 {
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     nn_h5 *f = open_quiet(path, e);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     return f;
 }
 
@@ -631,11 +644,11 @@ void nn_h5_close(nn_h5 *f)
 {
     if (!f)
         return;
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     if (f->file >= 0)
         H5Fclose(f->file);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     free(f->name);
     free(f);
 }
@@ -665,10 +678,10 @@ static int exists_quiet(nn_h5 *f, const char *path)
 
 int nn_h5_exists(nn_h5 *f, const char *path)
 {
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     int ok = exists_quiet(f, path);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     return ok;
 }
 
@@ -719,7 +732,7 @@ static int read_floats_quiet(nn_h5 *f, const char *path, float **data, int *ndim
     }
     if (n && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
         char why[300];
-        last_cause(why, sizeof why, 0);
+        h5_last_cause(why, sizeof why, 0);
         nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
         free(*data);
         *data = NULL;
@@ -738,10 +751,10 @@ done:
 int nn_h5_read_floats(nn_h5 *f, const char *path, float **data, int *ndims,
                       int dims[8], nn_error *e)
 {
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     int rc = read_floats_quiet(f, path, data, ndims, dims, e);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     return rc;
 }
 
@@ -840,6 +853,25 @@ done:
     return rc;
 }
 
+int nn_h5_read_attr_strings(nn_h5 *f, const char *obj, const char *name, char ***out,
+                            size_t *n, nn_error *e)
+{
+    h5_quiet q;
+    h5_quiet_begin(&q);
+    int rc = read_attr_strings(f, obj, name, out, n, e);
+    h5_quiet_end(&q);
+    return rc;
+}
+
+int nn_h5_has_attr(nn_h5 *f, const char *obj, const char *name)
+{
+    h5_quiet q;
+    h5_quiet_begin(&q);
+    int rc = exists_quiet(f, obj) && H5Aexists_by_name(f->file, obj, name, H5P_DEFAULT) > 0;
+    h5_quiet_end(&q);
+    return rc;
+}
+
 static int read_attr_string_quiet(nn_h5 *f, const char *obj, const char *name,
                                   char **out, nn_error *e)
 {
@@ -861,10 +893,10 @@ static int read_attr_string_quiet(nn_h5 *f, const char *obj, const char *name,
 int nn_h5_read_attr_string(nn_h5 *f, const char *obj, const char *name,
                            char **out, nn_error *e)
 {
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     int rc = read_attr_string_quiet(f, obj, name, out, e);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     return rc;
 }
 
@@ -927,10 +959,10 @@ static int read_attr_fixed(nn_h5 *f, const char *obj, const char *name, hid_t mt
 int nn_h5_read_attr_double(nn_h5 *f, const char *obj, const char *name,
                            double *out, nn_error *e)
 {
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     int rc = read_attr_fixed(f, obj, name, H5T_NATIVE_DOUBLE, sizeof(double), 1, out, e);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     return rc;
 }
 
@@ -996,10 +1028,10 @@ static char **list_quiet(nn_h5 *f, const char *group, nn_error *e)
 
 char **nn_h5_list(nn_h5 *f, const char *group, nn_error *e)
 {
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     char **v = list_quiet(f, group, e);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     return v;
 }
 
@@ -1054,7 +1086,7 @@ static int read_tensor(nn_h5 *f, const char *path, int ndims, const int *dims,
     }
     if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
         char why[300];
-        last_cause(why, sizeof why, 0);
+        h5_last_cause(why, sizeof why, 0);
         nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
         goto done;
     }
@@ -1278,10 +1310,10 @@ nn_model *nn_model_load(const char *path, nn_optim *o, nn_error *e)
     nn_h5 *f = nn_h5_open(path, e);
     if (!f)
         return NULL;
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     nn_model *m = load_quiet(f, o, e);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     nn_h5_close(f);
     return m;
 }
@@ -1295,7 +1327,7 @@ nn_model *nn_model_load(const char *path, nn_optim *o, nn_error *e)
 /* A dataset of dims[0] rows of row_bytes each: chunks of about 1 MiB of
  * whole rows, deflate-compressed; an empty one is contiguous (a chunk
  * cannot be larger than a fixed-size dataset). */
-static int put_rows(writer *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
+static int put_rows(h5_writer *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
                     int ndims, const hsize_t *dims, size_t row_bytes, const void *data)
 {
     hid_t space = H5Screate_simple(ndims, dims, NULL);
@@ -1317,7 +1349,7 @@ static int put_rows(writer *w, hid_t loc, const char *name, hid_t ftype, hid_t m
     if (rc >= 0 && dims[0] > 0)
         rc = H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
     if (rc < 0)
-        wfail(w);
+        h5_wfail(w);
     if (d >= 0)
         H5Dclose(d);
     if (dcpl >= 0)
@@ -1327,10 +1359,10 @@ static int put_rows(writer *w, hid_t loc, const char *name, hid_t ftype, hid_t m
     return rc < 0 ? -1 : 0;
 }
 
-static int write_split(writer *w, hid_t file, const char *group, const nn_dataset *d,
+static int write_split(h5_writer *w, hid_t file, const char *group, const nn_dataset *d,
                        const nn_split *s)
 {
-    hid_t g = new_group(w, file, group);
+    hid_t g = h5_new_group(w, file, group);
     if (g < 0)
         return -1;
     hsize_t idims[4] = {(hsize_t)s->n, (hsize_t)d->h, (hsize_t)d->w, (hsize_t)d->c};
@@ -1345,19 +1377,19 @@ static int write_split(writer *w, hid_t file, const char *group, const nn_datase
     return rc;
 }
 
-static int dataset_content(writer *w, hid_t file, const void *arg)
+static int dataset_content(h5_writer *w, hid_t file, const void *arg)
 {
     const nn_dataset *d = arg;
-    if (put_string(w, file, "format", DATASET_FORMAT) < 0 ||
-        put_int(w, file, "version", DATASET_VERSION) < 0 ||
-        put_string(w, file, "name", d->name ? d->name : "") < 0 ||
-        put_int(w, file, "classes", d->classes) < 0 ||
-        (d->class_names && put_strings(w, file, "class_names", d->class_names,
+    if (h5_put_string(w, file, "format", DATASET_FORMAT) < 0 ||
+        h5_put_int(w, file, "version", DATASET_VERSION) < 0 ||
+        h5_put_string(w, file, "name", d->name ? d->name : "") < 0 ||
+        h5_put_int(w, file, "classes", d->classes) < 0 ||
+        (d->class_names && h5_put_strings(w, file, "class_names", (const char *const *)d->class_names,
                                        (size_t)d->classes) < 0) ||
-        (d->source && put_string(w, file, "source", d->source) < 0) ||
-        (d->checksum && put_string(w, file, "checksum", d->checksum) < 0) ||
-        put_attr(w, file, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)d->c, d->mean) < 0 ||
-        put_attr(w, file, "std", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)d->c, d->std) < 0)
+        (d->source && h5_put_string(w, file, "source", d->source) < 0) ||
+        (d->checksum && h5_put_string(w, file, "checksum", d->checksum) < 0) ||
+        h5_put_attr(w, file, "mean", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)d->c, d->mean) < 0 ||
+        h5_put_attr(w, file, "std", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, (hsize_t)d->c, d->std) < 0)
         return -1;
     return write_split(w, file, "train", d, &d->train) < 0 ||
                    write_split(w, file, "test", d, &d->test) < 0
@@ -1400,7 +1432,7 @@ int nn_dataset_save(const nn_dataset *d, const char *path, nn_error *e)
     for (int k = 0; d->class_names && k < d->classes; k++)
         bytes += strlen(d->class_names[k]) + 64;
     bytes += (d->source ? strlen(d->source) : 0) + (d->checksum ? strlen(d->checksum) : 0);
-    return save_content(dataset_content, d, bytes, path, e);
+    return h5_save(dataset_content, d, bytes, path, e);
 }
 
 /* An integer dataset read whole as mtype (elements of `size` bytes) that
@@ -1433,7 +1465,7 @@ static int read_ints(nn_h5 *f, const char *path, hid_t mtype, size_t size, int n
             nn_fail(e, "%s: out of memory for %s (%zu values)", f->name, path, n);
         } else if (n && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
             char why[300];
-            last_cause(why, sizeof why, 0);
+            h5_last_cause(why, sizeof why, 0);
             nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
             free(*data);
             *data = NULL;
@@ -1556,10 +1588,10 @@ nn_dataset *nn_dataset_load(const char *path, nn_error *e)
         nn_h5_close(f);
         return NULL;
     }
-    quiet q;
-    quiet_begin(&q);
+    h5_quiet q;
+    h5_quiet_begin(&q);
     int rc = load_dataset(f, d, e);
-    quiet_end(&q);
+    h5_quiet_end(&q);
     nn_h5_close(f);
     if (rc < 0) {
         nn_dataset_free(d);

@@ -414,6 +414,10 @@ nn_model *nn_model_load(const char *path, nn_optim *o, nn_error *e);
 /* Generic reads used by tools and tests. */
 typedef struct nn_h5 nn_h5;
 nn_h5 *nn_h5_open(const char *path, nn_error *e); /* "-": stdin */
+/* Opens a file held in memory (buf is copied); name is for messages. */
+nn_h5 *nn_h5_open_image(const void *buf, size_t size, const char *name, nn_error *e);
+/* 1 when buf starts with the HDF5 signature. */
+int nn_is_hdf5(const void *buf, size_t size);
 void nn_h5_close(nn_h5 *f);
 /* Reads a float dataset; *data is malloc'd; dims gets up to 8 dims. */
 int nn_h5_read_floats(nn_h5 *f, const char *path, float **data, int *ndims,
@@ -421,6 +425,11 @@ int nn_h5_read_floats(nn_h5 *f, const char *path, float **data, int *ndims,
 /* Reads a string attribute of an object ("/" for the root); malloc'd. */
 int nn_h5_read_attr_string(nn_h5 *f, const char *obj, const char *name,
                            char **out, nn_error *e);
+/* The n strings of a string attribute of any shape; *out NULL-terminated. */
+int nn_h5_read_attr_strings(nn_h5 *f, const char *obj, const char *name,
+                            char ***out, size_t *n, nn_error *e);
+/* 1 when attribute name of obj exists. */
+int nn_h5_has_attr(nn_h5 *f, const char *obj, const char *name);
 int nn_h5_read_attr_double(nn_h5 *f, const char *obj, const char *name,
                            double *out, nn_error *e);
 /* The names of a group's members, sorted; NULL-terminated, malloc'd. */
@@ -1091,8 +1100,6 @@ nn_acts *nn_acts_load(const char *path, nn_error *e); /* "-": stdin */
 nn_acts *nn_acts_decode(const void *buf, size_t size, const char *name,
                         nn_error *e);
 void nn_acts_free(nn_acts *a);
-/* 1 when buf starts like an HDF5 file. */
-int nn_is_hdf5(const void *buf, size_t size);
 
 /* Activation maximization (lib/vis.c), after the feature-visualization
  * tutorial: start from uniform noise in [150,180]/255, normalise as the
