@@ -691,61 +691,87 @@ static int is_numeric(hid_t type)
     return c == H5T_INTEGER || c == H5T_FLOAT;
 }
 
-static int read_floats_quiet(nn_h5 *f, const char *path, float **data, int *ndims,
-                             int dims[8], nn_error *e)
+/* Opens dataset path, numeric (integer only when `integer`), and gets its
+ * rank and dimensions; -1 with a message naming the file otherwise. */
+static hid_t open_numeric(nn_h5 *f, const char *path, int integer, int *nd,
+                          hsize_t hd[H5S_MAX_RANK], nn_error *e)
 {
-    *data = NULL;
     if (!exists_quiet(f, path))
         return nn_fail(e, "%s: no dataset %s", f->name, path);
     hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
     if (d < 0)
         return nn_fail(e, "%s: %s is not a dataset", f->name, path);
-    int rc = -1;
     hid_t type = H5Dget_type(d), space = H5Dget_space(d);
-    int nd = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
-    hsize_t hd[H5S_MAX_RANK];
-    if (type < 0 || nd < 0 || H5Sget_simple_extent_dims(space, hd, NULL) < 0) {
+    *nd = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    int ok = 0;
+    if (type < 0 || *nd < 0 || H5Sget_simple_extent_dims(space, hd, NULL) < 0)
         nn_fail(e, "%s: cannot read %s", f->name, path);
-        goto done;
-    }
-    if (!is_numeric(type)) {
+    else if (integer && H5Tget_class(type) != H5T_INTEGER)
+        nn_fail(e, "%s: %s is not an integer dataset", f->name, path);
+    else if (!is_numeric(type))
         nn_fail(e, "%s: %s is not numeric", f->name, path);
-        goto done;
+    else
+        ok = 1;
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (!ok)
+        H5Dclose(d);
+    return ok ? d : -1;
+}
+
+/* All of dataset d as mtype into dst; closes d. */
+static int read_all_values(nn_h5 *f, hid_t d, const char *path, hid_t mtype, void *dst,
+                           nn_error *e)
+{
+    int rc = 0;
+    if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+        char why[300];
+        h5_last_cause(why, sizeof why, 0);
+        rc = nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
     }
+    H5Dclose(d);
+    return rc;
+}
+
+static int read_floats_quiet(nn_h5 *f, const char *path, float **data, int *ndims,
+                             int dims[8], nn_error *e)
+{
+    *data = NULL;
+    int nd;
+    hsize_t hd[H5S_MAX_RANK];
+    hid_t d = open_numeric(f, path, 0, &nd, hd, e);
+    if (d < 0)
+        return -1;
     if (nd > 8) {
-        nn_fail(e, "%s: %s has %d dimensions (at most 8 are read)", f->name, path, nd);
-        goto done;
+        H5Dclose(d);
+        return nn_fail(e, "%s: %s has %d dimensions (at most 8 are read)", f->name, path, nd);
     }
     size_t n = 1;
     for (int i = 0; i < nd; i++) {
         if (hd[i] > 0x7fffffff) {
-            nn_fail(e, "%s: %s is too large", f->name, path);
-            goto done;
+            H5Dclose(d);
+            return nn_fail(e, "%s: %s is too large", f->name, path);
         }
         dims[i] = (int)hd[i];
         n *= (size_t)hd[i];
     }
     *ndims = nd;
     if (!(*data = malloc(n ? n * sizeof(float) : 1))) {
-        nn_fail(e, "%s: out of memory for %s (%zu values)", f->name, path, n);
-        goto done;
+        H5Dclose(d);
+        return nn_fail(e, "%s: out of memory for %s (%zu values)", f->name, path, n);
     }
-    if (n && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
-        char why[300];
-        h5_last_cause(why, sizeof why, 0);
-        nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
+    if (n == 0) {
+        H5Dclose(d);
+        return 0;
+    }
+    if (read_all_values(f, d, path, H5T_NATIVE_FLOAT, *data, e) < 0) {
         free(*data);
         *data = NULL;
-        goto done;
+        return -1;
     }
-    rc = 0;
-done:
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    H5Dclose(d);
-    return rc;
+    return 0;
 }
 
 int nn_h5_read_floats(nn_h5 *f, const char *path, float **data, int *ndims,
@@ -1051,23 +1077,11 @@ static void format_dims(char *buf, size_t size, int ndims, const int *dims)
 static int read_tensor(nn_h5 *f, const char *path, int ndims, const int *dims,
                        float *dst, nn_error *e)
 {
-    if (!exists_quiet(f, path))
-        return nn_fail(e, "%s: no dataset %s", f->name, path);
-    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
-    if (d < 0)
-        return nn_fail(e, "%s: %s is not a dataset", f->name, path);
-    int rc = -1;
-    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
-    int nd = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
+    int nd;
     hsize_t hd[H5S_MAX_RANK];
-    if (type < 0 || nd < 0 || H5Sget_simple_extent_dims(space, hd, NULL) < 0) {
-        nn_fail(e, "%s: cannot read %s", f->name, path);
-        goto done;
-    }
-    if (!is_numeric(type)) {
-        nn_fail(e, "%s: %s is not numeric", f->name, path);
-        goto done;
-    }
+    hid_t d = open_numeric(f, path, 0, &nd, hd, e);
+    if (d < 0)
+        return -1;
     int same = nd == ndims;
     for (int i = 0; same && i < nd; i++)
         same = hd[i] == (hsize_t)dims[i];
@@ -1080,24 +1094,11 @@ static int read_tensor(nn_h5 *f, const char *path, int ndims, const int *dims,
         if (n < sizeof have)
             snprintf(have + n, sizeof have - n, "]");
         format_dims(need, sizeof need, ndims, dims);
-        nn_fail(e, "%s: %s has shape %s, the architecture needs %s", f->name, path, have,
-                need);
-        goto done;
+        H5Dclose(d);
+        return nn_fail(e, "%s: %s has shape %s, the architecture needs %s", f->name, path,
+                       have, need);
     }
-    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
-        char why[300];
-        h5_last_cause(why, sizeof why, 0);
-        nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
-        goto done;
-    }
-    rc = 0;
-done:
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    H5Dclose(d);
-    return rc;
+    return read_all_values(f, d, path, H5T_NATIVE_FLOAT, dst, e);
 }
 
 static int read_attr_int(nn_h5 *f, const char *obj, const char *name, int *out,
@@ -1441,44 +1442,32 @@ static int read_ints(nn_h5 *f, const char *path, hid_t mtype, size_t size, int n
                      hsize_t *dims, void **data, nn_error *e)
 {
     *data = NULL;
-    if (!exists_quiet(f, path))
-        return nn_fail(e, "%s: no dataset %s", f->name, path);
-    hid_t d = H5Dopen2(f->file, path, H5P_DEFAULT);
+    int nd;
+    hsize_t hd[H5S_MAX_RANK];
+    hid_t d = open_numeric(f, path, 1, &nd, hd, e);
     if (d < 0)
-        return nn_fail(e, "%s: %s is not a dataset", f->name, path);
-    int rc = -1;
-    hid_t type = H5Dget_type(d), space = H5Dget_space(d);
-    int nd = space < 0 ? -1 : H5Sget_simple_extent_ndims(space);
-    if (type < 0 || nd < 0) {
-        nn_fail(e, "%s: cannot read %s", f->name, path);
-    } else if (H5Tget_class(type) != H5T_INTEGER) {
-        nn_fail(e, "%s: %s is not an integer dataset", f->name, path);
-    } else if (nd != ndims) {
-        nn_fail(e, "%s: %s has %d dimensions, expected %d", f->name, path, nd, ndims);
-    } else if (H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        nn_fail(e, "%s: cannot read %s", f->name, path);
-    } else {
-        size_t n = 1;
-        for (int i = 0; i < nd; i++)
-            n *= (size_t)dims[i];
-        if (!(*data = malloc(n ? n * size : 1))) {
-            nn_fail(e, "%s: out of memory for %s (%zu values)", f->name, path, n);
-        } else if (n && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
-            char why[300];
-            h5_last_cause(why, sizeof why, 0);
-            nn_fail(e, "%s: cannot read %s: %s", f->name, path, why);
-            free(*data);
-            *data = NULL;
-        } else {
-            rc = 0;
-        }
+        return -1;
+    if (nd != ndims) {
+        H5Dclose(d);
+        return nn_fail(e, "%s: %s has %d dimensions, expected %d", f->name, path, nd, ndims);
     }
-    if (space >= 0)
-        H5Sclose(space);
-    if (type >= 0)
-        H5Tclose(type);
-    H5Dclose(d);
-    return rc;
+    size_t n = 1;
+    for (int i = 0; i < nd; i++)
+        n *= (size_t)(dims[i] = hd[i]);
+    if (!(*data = malloc(n ? n * size : 1))) {
+        H5Dclose(d);
+        return nn_fail(e, "%s: out of memory for %s (%zu values)", f->name, path, n);
+    }
+    if (n == 0) {
+        H5Dclose(d);
+        return 0;
+    }
+    if (read_all_values(f, d, path, mtype, *data, e) < 0) {
+        free(*data);
+        *data = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 /* /SPLIT/images and /SPLIT/labels into s; the image shape goes to (or is
