@@ -123,14 +123,16 @@ install: all nn.pc
 check-fmnist: all
 	@NN_BIN=$(abspath $(BIN)) NN_FMNIST_FULL=1 sh test/cli/fmnist.sh
 
-# make bench: images/s next to PyTorch on the identical networks (THREADS=2).
+# make bench: images/s next to PyTorch on the identical networks (THREADS=2,
+# DEVICE=cpu).
 THREADS ?= 2
+DEVICE  ?= cpu
 $(BUILD)/bench: test/bench/bench.c $(LIBNN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNN) $(LDLIBS)
 
 bench: $(BUILD)/bench
-	@sh test/bench/bench.sh $(abspath $(BUILD)/bench) $(THREADS)
+	@sh test/bench/bench.sh $(abspath $(BUILD)/bench) $(THREADS) $(DEVICE)
 
 # make demo: Fashion-MNIST end to end into runs/demo (EPOCHS=3).
 demo: deps

@@ -66,22 +66,17 @@ static void list_meters(void)
         printf("%-10s %s\n", t[i]->name, t[i]->help);
 }
 
-/* --device: cpu and auto run on the CPU; cuda is an error that says why. */
+/* --device: 0, or the exit status of an error that says why not. */
 static int check_device(const opts *o)
 {
-    if (strcmp(o->device, "cpu") == 0 || strcmp(o->device, "auto") == 0) {
-        if (o->verbose && strcmp(o->device, "auto") == 0 && nn_cuda_device_count() > 0)
-            fprintf(stderr, "nn-eval: device cpu (the CUDA backend does not run inference yet)\n");
-        return 0;
-    }
-    if (strcmp(o->device, "cuda") != 0)
-        return usage_error("--device '%s': use cpu, auto or cuda", o->device);
-    if (nn_cuda_device_count() == 0)
-        fprintf(stderr, "nn-eval: --device cuda: no GPU found; use --device cpu\n");
-    else
-        fprintf(stderr, "nn-eval: --device cuda: the CUDA backend does not run inference yet; "
-                "use --device cpu\n");
-    return 1;
+    nn_device dev;
+    nn_error e;
+    int rc = nn_device_choose(o->device, &dev, &e);
+    if (rc == -2)
+        return usage_error("%s", e.msg);
+    if (rc < 0)
+        return fprintf(stderr, "nn-eval: %s\n", e.msg), 1;
+    return 0;
 }
 
 /* Checks every name of --meter before anything is loaded. */

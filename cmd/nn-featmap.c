@@ -330,14 +330,13 @@ int main(int argc, char **argv)
         return usage_error("--filter, --top-images and --montage need -d DATA.h5", 0);
     if (strcmp(o.split, "test") && strcmp(o.split, "train"))
         return usage_error("--split is test or train, not ", o.split);
-    if (strcmp(o.device, "cpu") && strcmp(o.device, "auto") && strcmp(o.device, "cuda"))
-        return usage_error("--device is cpu, auto or cuda, not ", o.device);
-    if (!strcmp(o.device, "cuda")) {
-        fprintf(stderr, "nn-featmap: --device cuda: %s\n", nn_cuda_device_count() == 0
-                ? "no GPU found; use --device cpu"
-                : "the CUDA backend does not run nn-featmap yet; use --device cpu");
-        return 1;
-    }
+    nn_device dev;
+    nn_error de;
+    int drc = nn_device_choose(o.device, &dev, &de);
+    if (drc == -2)
+        return usage_error(de.msg, 0);
+    if (drc < 0)
+        return fprintf(stderr, "nn-featmap: %s\n", de.msg), 1;
     if (o.threads)
         nn_set_threads(o.threads);
 

@@ -238,16 +238,12 @@ int main(int argc, char **argv)
     nn_error e;
     if (sched && nn_schedule_parse(&dummy, sched, &e) < 0)
         return usage_error("--schedule: %s", e.msg);
-    if (strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0 && strcmp(device, "cuda") != 0)
-        return usage_error("--device: '%s' is not cpu, cuda or auto", device);
-    if (strcmp(device, "cuda") == 0) {
-        fprintf(stderr, nn_cuda_device_count() == 0
-                            ? "nn-train: no GPU found (--device cuda)\n"
-                            : "nn-train: the CUDA backend does not run training yet; use --device cpu\n");
-        return 1;
-    }
-    if (verbose && nn_cuda_device_count() > 0)
-        fprintf(stderr, "nn-train: training on the CPU (the CUDA backend does not train yet)\n");
+    nn_device dev;
+    int drc = nn_device_choose(device, &dev, &e);
+    if (drc == -2)
+        return usage_error("%s", e.msg);
+    if (drc < 0)
+        return fprintf(stderr, "nn-train: %s\n", e.msg), 1;
     nn_set_threads(threads);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;

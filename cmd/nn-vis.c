@@ -204,14 +204,13 @@ int main(int argc, char **argv)
         return usage_error("--weights draws a whole layer: no -f, --filters-from or --frames", 0);
     if (top && !from)
         return usage_error("--top goes with --filters-from", 0);
-    if (strcmp(device, "cpu") && strcmp(device, "auto") && strcmp(device, "cuda"))
-        return usage_error("--device is cpu, auto or cuda, not ", device);
-    if (!strcmp(device, "cuda")) {
-        fprintf(stderr, "nn-vis: --device cuda: %s\n", nn_cuda_device_count() == 0
-                ? "no GPU found; use --device cpu"
-                : "the CUDA backend does not run nn-vis yet; use --device cpu");
-        return 1;
-    }
+    nn_device dev;
+    nn_error de;
+    int drc = nn_device_choose(device, &dev, &de);
+    if (drc == -2)
+        return usage_error(de.msg, 0);
+    if (drc < 0)
+        return fprintf(stderr, "nn-vis: %s\n", de.msg), 1;
     if (threads)
         nn_set_threads((int)threads);
 

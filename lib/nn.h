@@ -1163,4 +1163,11 @@ int nn_cuda_built(void);
 /* Number of usable GPUs (0 when none or no CUDA build); never fails. */
 int nn_cuda_device_count(void);
 
+/* A program's --device NAME (lib/device.c): cpu, cuda, or auto (the GPU
+ * when the backend can run there and one is present, else the CPU). 0 and
+ * *out set; -1 when the device cannot run (the message says why); -2 for
+ * an unknown name. */
+typedef enum nn_device { NN_DEVICE_CPU = 0, NN_DEVICE_CUDA } nn_device;
+int nn_device_choose(const char *name, nn_device *out, nn_error *e);
+
 #endif

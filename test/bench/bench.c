@@ -1,6 +1,7 @@
 /* bench.c - images per second of one reference network on the CPU.
  *
  *   bench ARCH.nn CxHxW BATCH MODE [SECONDS]
+ *   bench --device NAME      exits 0 when NAME (cpu, cuda, auto) can run
  *
  * MODE: train (forward, backward, Adam step), infer (forward in eval mode)
  * or vis (forward + gradient with respect to the input at the last conv
@@ -108,6 +109,12 @@ int main(int argc, char **argv)
 {
     nn_error e;
     nn_dims in;
+    if (argc == 3 && strcmp(argv[1], "--device") == 0) {
+        nn_device dev;
+        if (nn_device_choose(argv[2], &dev, &e) < 0)
+            return fprintf(stderr, "bench: %s\n", e.msg), 1;
+        return 0;
+    }
     if (argc < 5 || sscanf(argv[2], "%dx%dx%d", &in.c, &in.h, &in.w) != 3) {
         fprintf(stderr, "usage: bench ARCH.nn CxHxW BATCH train|infer|vis [SECONDS]\n");
         return 2;

@@ -3,8 +3,10 @@
 # PyTorch is installed, in PyTorch on the identical network, batch and
 # thread count. A table for people on stderr, TSV on stdout.
 #
-#   bench.sh BENCH_BINARY [THREADS]
+#   bench.sh BENCH_BINARY [THREADS [DEVICE]]
 #
+# DEVICE: cpu (default), cuda or auto, as the programs' --device; a device
+# nn cannot run on stops the bench with the reason.
 # PyTorch runs twice per row, as it comes and with OPENBLAS_NUM_THREADS=1
 # (its OpenMP threads and OpenBLAS's own collide), and the faster counts;
 # nn runs before and after them, and the faster counts, so that a shared
@@ -12,6 +14,8 @@
 # SECONDS (default 6) is the timing budget per measurement.
 bin=$1
 threads=${2:-2}
+device=${3:-cpu}
+"$bin" --device "$device" || exit 1
 secs=${SECONDS_PER_ROW:-6}
 cd "$(dirname "$0")/../.." || exit 1
 torch=

@@ -169,7 +169,7 @@ err nn-vis "a bad -f list" 2 "filter indices separated by commas" -m m.h5 -l 4 -
 err nn-vis "no filters given" 2 "give the filters" -m m.h5 -l 4 -o x.png
 err nn-vis "a missing model file" 1 "missing.h5" -m missing.h5 -l 4 -f 0 -o x.png
 err nn-vis "an unknown option" 2 "unknown option" -m m.h5 -l 4 -f 0 -o x.png --bogus
-err nn-vis "--device cuda" 1 "no GPU found\|does not run nn-vis yet; use --device cpu" -m m.h5 -l 4 -f 0 -o x.png --device cuda
+err nn-vis "--device cuda" 1 "no GPU found\|runs no layers yet\|no CUDA backend" -m m.h5 -l 4 -f 0 -o x.png --device cuda
 err nn-featmap "an unknown layer lists the valid ones" 1 "no layer 'conv9': layers are 0..7" -m m.h5 -l conv9 arch.png --top 3
 err nn-featmap "a filter out of range" 1 "no filter 16 in layer 4.*0..15" -m m.h5 -l 4 -d data.h5 --filter 16 --top-images 3
 err nn-featmap "dataset images of the wrong channel count" 1 "data.h5: the images have 3 channels; the model takes 1" -m g.h5 -l 2 -d data.h5 --filter 0 --top-images 3
@@ -178,5 +178,5 @@ err nn-featmap "an image that does not decode" 1 "top.tsv" -m m.h5 -l 4 top.tsv 
 err nn-featmap "no inputs" 2 "no inputs" -m m.h5 -l 4 --top 3
 err nn-featmap "--input random:0" 2 "random:N" -m m.h5 -l 4 --input random:0 --top 3
 err nn-featmap "both -m and -a" 2 "give a model" -m m.h5 -a study.nn -l 4 arch.png --top 3
-err nn-featmap "--device cuda" 1 "no GPU found\|does not run nn-featmap yet; use --device cpu" -m m.h5 -l 4 arch.png --top 3 --device cuda
+err nn-featmap "--device cuda" 1 "no GPU found\|runs no layers yet\|no CUDA backend" -m m.h5 -l 4 arch.png --top 3 --device cuda
 exit $failed
