@@ -1,6 +1,7 @@
 /* h5_impl.h - what the HDF5 files of lib/ share (h5.c implements it): quiet
- * HDF5 calls, and files built in memory and written in one piece. The only
- * header that includes hdf5.h; only lib/h5*.c include it. */
+ * HDF5 calls, files built in memory and written in one piece, and readers
+ * whose messages name the file. The only header that includes hdf5.h;
+ * only lib/h5*.c include it. */
 #ifndef NN_H5_IMPL_H
 #define NN_H5_IMPL_H
 
@@ -47,6 +48,8 @@ int h5_put_float(h5_writer *w, hid_t loc, const char *name, float v);
  * ftype, contiguous. */
 int h5_put_data(h5_writer *w, hid_t loc, const char *name, hid_t ftype, hid_t mtype,
                 int ndims, const int *dims, const void *data);
+int h5_put_floats(h5_writer *w, hid_t loc, const char *name, int ndims, const int *dims,
+                  const float *data); /* float32 */
 hid_t h5_new_group(h5_writer *w, hid_t loc, const char *name);
 
 /* Saving: content(w, file, arg) fills a file built in memory (estimate:
@@ -55,5 +58,26 @@ hid_t h5_new_group(h5_writer *w, hid_t loc, const char *name);
 typedef int (*h5_content_fn)(h5_writer *w, hid_t file, const void *arg);
 int h5_save(h5_content_fn content, const void *arg, size_t estimate, const char *path,
             nn_error *e);
+
+/* Reading, between h5_quiet_begin and h5_quiet_end (the nn_h5_ functions
+ * of nn.h are these wrapped so). Each fails with a message naming the
+ * file and the object. */
+int h5_exists(nn_h5 *f, const char *path); /* every link along path */
+/* Opens dataset path, numeric (integer only when `integer`), with its rank
+ * and dimensions; the caller closes it. */
+hid_t h5_open_numeric(nn_h5 *f, const char *path, int integer, int *nd,
+                      hsize_t hd[H5S_MAX_RANK], nn_error *e);
+/* All of dataset d as mtype into dst; closes d. */
+int h5_read_values(nn_h5 *f, hid_t d, const char *path, hid_t mtype, void *dst, nn_error *e);
+int h5_read_attr_strings(nn_h5 *f, const char *obj, const char *name, char ***out,
+                         size_t *n, nn_error *e);
+int h5_read_attr_string(nn_h5 *f, const char *obj, const char *name, char **out,
+                        nn_error *e);
+/* Exactly `want` values (of `size` bytes as mtype) of a numeric attribute. */
+int h5_read_attr_fixed(nn_h5 *f, const char *obj, const char *name, hid_t mtype,
+                       size_t size, size_t want, void *out, nn_error *e);
+int h5_read_attr_int(nn_h5 *f, const char *obj, const char *name, int *out, nn_error *e);
+int h5_read_attr_float(nn_h5 *f, const char *obj, const char *name, float *out, nn_error *e);
+char **h5_list(nn_h5 *f, const char *group, nn_error *e); /* sorted member names */
 
 #endif
