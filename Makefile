@@ -117,6 +117,7 @@ install: all nn.pc
 	for s in 1 5 7; do for f in man/man$$s/*.$$s; do [ -e "$$f" ] && install -m 644 $$f $(DESTDIR)$(PREFIX)/share/man/man$$s; done; done; true
 	cp -r data/arch $(DESTDIR)$(PREFIX)/share/nn/
 	install -m 644 data/datasets.tsv $(DESTDIR)$(PREFIX)/share/nn/
+	install -m 644 data/imagenet_classes.txt $(DESTDIR)$(PREFIX)/share/nn/
 
 # make check-fmnist: the acceptance run, 3 epochs of Fashion-MNIST with
 # data/arch/fmnist.nn and Adam on 2 threads: >= 91% test accuracy (minutes).

@@ -1,5 +1,6 @@
 /* nn-fetch-data - a dataset (from the registry, or a folder of images) into
- * an HDF5 dataset file. See man 1 nn-fetch-data and man 5 nn-dataset. */
+ * an HDF5 dataset file, or a pretrained model (vgg16) into a model file.
+ * See man 1 nn-fetch-data, man 5 nn-dataset and man 5 nn-model. */
 #include "nn.h"
 
 #include <errno.h>
@@ -16,18 +17,21 @@ static const char usage_text[] =
     "Usage: " PROG " [OPTION]... NAME -o FILE.h5\n"
     "       " PROG " --list\n"
     "Gets dataset NAME (see --list), or folder:PATH (one sub-folder per class,\n"
-    "PNG and JPEG inside), into an HDF5 dataset file (man 5 nn-dataset).\n"
+    "PNG and JPEG inside), into an HDF5 dataset file (man 5 nn-dataset); a\n"
+    "pretrained model (vgg16, vgg16-notop: Keras's weights) into a model file.\n"
     "\n"
-    "  -o, --output FILE   the dataset file to write ('-': stdout)\n"
+    "  -o, --output FILE   the dataset or model file to write ('-': stdout)\n"
     "  -l, --list          the registry: name, format, file, bytes, sha256, source\n"
     "      --size N        resize: the shorter side to N, then crop the centre NxN\n"
+    "                      (a notop model: its input size, NxN)\n"
     "      --classes A,B   keep these classes, labelled 0, 1, ... in this order\n"
     "      --test-frac F   pool all images and put a share F of every class in test\n"
     "                      (default: the source's split; 0.2 where it has none)\n"
     "      --limit N       at most N images per split (a stratified subset)\n"
     "      --gray          one channel (luma)\n"
     "      --seed N        seed of --test-frac and --limit (default 1)\n"
-    "      --from DIR      use the dataset's files in DIR (no network)\n"
+    "      --from PATH     use the files in directory PATH (no network); for a\n"
+    "                      model PATH may be the weight file itself\n"
     "      --mirror URL    download from URL instead of the registry's sources\n"
     "      --retries N     download attempts after the first (default 4)\n"
     "      --threads N     decoding threads (default: all cores)\n"
@@ -127,6 +131,44 @@ static void names_of(const nn_registry *r, char *buf, size_t size)
             len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
                                     r->rows[i].name);
     }
+}
+
+/* An interrupt while a file is written waits until it is in place (until
+ * sigprocmask(SIG_SETMASK, old)), so there is never a partial file. */
+static void hold_signals(sigset_t *old)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, old);
+}
+
+/* A pretrained model of the registry into a model file; the exit status. */
+static int fetch_model(const nn_registry *r, const char *name, const nn_dataset_opts *o,
+                       const char *output, int quiet)
+{
+    nn_error e;
+    nn_model *m = nn_pretrained_fetch(r, name, o, &e);
+    if (!m) {
+        fprintf(stderr, PROG ": %s\n", e.msg);
+        return 1;
+    }
+    sigset_t old;
+    hold_signals(&old);
+    int rc = nn_model_save(m, NULL, output, &e);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (rc < 0)
+        fprintf(stderr, PROG ": %s\n", e.msg);
+    else if (!quiet)
+        fprintf(stderr, PROG ": %s: %s, %d layers, %zu parameters, input %dx%dx%d, output "
+                "%dx%dx%d\n", strcmp(output, "-") == 0 ? "stdout" : output, name, m->nlayers,
+                nn_model_param_count(m), m->input.c, m->input.h, m->input.w,
+                m->layers[m->nlayers - 1].out.c, m->layers[m->nlayers - 1].out.h,
+                m->layers[m->nlayers - 1].out.w);
+    nn_model_free(m);
+    return rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -245,6 +287,16 @@ int main(int argc, char **argv)
     o.fetch.progress = !quiet && isatty(STDERR_FILENO);
     o.warn = quiet ? NULL : print_line;
     o.note = print_line;
+    if (r && nn_registry_is_model(r, name)) {
+        if (o.classes || o.test_frac >= 0 || o.limit || o.gray) {
+            nn_registry_free(r);
+            return usage_error("%s is a pretrained model: --classes, --test-frac, --limit and "
+                               "--gray are for datasets", name);
+        }
+        int rc = fetch_model(r, name, &o, output, quiet);
+        nn_registry_free(r);
+        return rc;
+    }
 
     nn_dataset *d = nn_dataset_fetch(r ? r : &empty, name, &o, &e);
     nn_registry_free(r);
@@ -252,14 +304,8 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", e.msg);
         return 1;
     }
-    /* An interrupt while the file is written waits until it is in place,
-     * so there is never a partial file. */
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGHUP);
-    sigprocmask(SIG_BLOCK, &block, &old);
+    sigset_t old;
+    hold_signals(&old);
     int rc = nn_dataset_save(d, output, &e);
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (rc < 0) {

@@ -1,6 +1,7 @@
 /* fetch.c - downloads with libcurl (the only file that includes curl.h):
  * into DEST.part, resumed with a Range request, retried with exponential
  * back-off, shown with a progress bar, and checked against a SHA-256 sum
+ * (or an MD5 sum of 32 hex digits, where that is all a publisher gives)
  * before DEST.part is renamed to DEST.
  *
  * Environment: NN_FETCH_BACKOFF_MS is the first back-off delay in
@@ -356,7 +357,7 @@ static int fetch(CURL *c, transfer *t, const char *url, const char *dest,
         }
         if (want) {
             char got[65];
-            if (nn_sha256_file(t->part, got, e) < 0)
+            if (nn_file_sum(t->part, want, got, e) < 0)
                 return -1;
             if (strcmp(got, want) != 0) {
                 remove(t->part);
@@ -398,15 +399,15 @@ int nn_fetch_url(const char *url, const char *dest, const char *sha256,
         for (size_t i = 0; i < n && i < 64; i++)
             want[i] = (char)tolower((unsigned char)sha256[i]);
         want[n < 64 ? n : 64] = '\0';
-        if (n != 64 || strspn(want, "0123456789abcdef") != 64)
-            return nn_fail(e, "%s: bad SHA-256 sum '%s': expected 64 hex digits",
-                           dest, sha256);
+        if (!nn_sum_kind(sha256))
+            return nn_fail(e, "%s: bad checksum '%s': expected 64 hex digits (SHA-256) or "
+                           "32 (MD5)", dest, sha256);
     }
 
     /* A DEST that is already right needs no network. */
     if (sha256 && file_size(dest) >= 0) {
         char got[65];
-        if (nn_sha256_file(dest, got, NULL) == 0 && strcmp(got, want) == 0)
+        if (nn_file_sum(dest, want, got, NULL) == 0 && strcmp(got, want) == 0)
             return 0;
         if (!o.quiet)
             fprintf(stderr, "%s: exists but its checksum differs; downloading "

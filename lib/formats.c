@@ -25,7 +25,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,21 +40,6 @@ typedef struct src {
     char **files, **paths; /* registry names and local paths */
     const char *classes;   /* the registry's class names, or NULL */
 } src;
-
-static void say(const nn_dataset_opts *o, int warning, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(const nn_dataset_opts *o, int warning, const char *fmt, ...)
-{
-    void (*f)(void *, const char *) = warning ? o->warn : o->verbose ? o->note : NULL;
-    if (!f)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    f(o->ctx, msg);
-}
 
 static const char *base_name(const char *path)
 {
@@ -693,7 +677,7 @@ static int items_build(const src *s, itemset *set, int has_split, nn_dataset **o
         rows[m++] = i;
     }
     if (rc == 0 && unsplit)
-        say(o, 0, "%s: %ld images are in neither the train nor the test list; left out",
+        nn_dataset_say(o, 0, "%s: %ld images are in neither the train nor the test list; left out",
             s->name, unsplit);
     if (rc == 0 && m == 0)
         rc = nn_fail(e, "%s: no images of the classes chosen", s->name);
@@ -741,12 +725,12 @@ static int items_build(const src *s, itemset *set, int has_split, nn_dataset **o
         long todo = 0;
         for (long j = 0; j < m; j++)
             todo += mark[j] < 2;
-        say(o, 0, "%s: decoding %ld images", s->name, todo);
+        nn_dataset_say(o, 0, "%s: decoding %ld images", s->name, todo);
 #pragma omp parallel for schedule(dynamic, 4)
         for (long j = 0; j < m; j++)
             if (mark[j] < 2)
                 decode_one(&set->v[rows[j]], o->size, &img[j], &why[j]);
-        say(o, 0, "%s: decoded in %.1f s", s->name, nn_now() - t0);
+        nn_dataset_say(o, 0, "%s: decoded in %.1f s", s->name, nn_now() - t0);
     }
     /* the shape: o->size, or the first image's (then all must have it) */
     int h = 0, w = 0, gray = 1;
@@ -755,7 +739,7 @@ static int items_build(const src *s, itemset *set, int has_split, nn_dataset **o
         if (mark[j] == 2)
             continue;
         if (!img[j].data) {
-            say(o, 1, "%s: %s; skipped", set->label, why[j] ? why[j] : "cannot decode");
+            nn_dataset_say(o, 1, "%s: %s; skipped", set->label, why[j] ? why[j] : "cannot decode");
             bad++;
             mark[j] = 2;
             continue;
@@ -770,7 +754,7 @@ static int items_build(const src *s, itemset *set, int has_split, nn_dataset **o
         }
     }
     if (rc == 0 && bad)
-        say(o, 1, "%s: %ld image%s skipped", set->label, bad, bad == 1 ? "" : "s");
+        nn_dataset_say(o, 1, "%s: %ld image%s skipped", set->label, bad, bad == 1 ? "" : "s");
     if (rc == 0 && first < 0)
         rc = nn_fail(e, "%s: no image could be decoded", s->name);
     nn_dataset *d = NULL;
@@ -888,7 +872,7 @@ static int named_want(void *arg, const char *entry)
     const char *b = base_name(entry);
     size_t len = class_len(b, n->pets);
     if (!len) {
-        say(n->o, 1, "%s: %s: no class in the name (expected %s); skipped", n->set->label,
+        nn_dataset_say(n->o, 1, "%s: %s: no class in the name (expected %s); skipped", n->set->label,
             entry, n->pets ? "BREED_NUMBER.jpg" : "CLASS.NUMBER.jpg");
         return 0;
     }
@@ -1075,7 +1059,7 @@ static int read_class_dirs(const nn_dataset_opts *o, itemset *set, const char *d
         }
         free(f);
         if (rc == 0 && !found)
-            say(o, 1, "%s: no PNG or JPEG images; not a class", path);
+            nn_dataset_say(o, 1, "%s: no PNG or JPEG images; not a class", path);
         *classes += found > 0;
     }
     for (int i = 0; i < ns; i++)
@@ -1199,7 +1183,7 @@ nn_dataset *nn_dataset_fetch(const nn_registry *r, const char *name,
         if (rc == 0)
             rc = nn_dataset_files(r, name, o, &s.n, &s.files, &s.paths, &sums, &origin, e);
         if (rc == 0)
-            say(o, 0, "%s: files ready after %.1f s", name, nn_now() - t0);
+            nn_dataset_say(o, 0, "%s: files ready after %.1f s", name, nn_now() - t0);
         if (rc == 0 && fmt->read_array)
             rc = fmt->read_array(&s, &d, e) < 0 || apply_options(d, o, e) < 0 ? -1 : 0;
         else if (rc == 0)
@@ -1219,7 +1203,7 @@ nn_dataset *nn_dataset_fetch(const nn_registry *r, const char *name,
         rc = nn_fail(e, "%s: no training images left", name);
     if (rc == 0) {
         nn_dataset_stats(d);
-        say(o, 0, "%s: %ld train + %ld test images of %dx%dx%d, %d classes, in %.1f s", name,
+        nn_dataset_say(o, 0, "%s: %ld train + %ld test images of %dx%dx%d, %d classes, in %.1f s", name,
             d->train.n, d->test.n, d->h, d->w, d->c, d->classes, nn_now() - t0);
     }
     items_free(&set);

@@ -614,6 +614,12 @@ int h5_read_attr_strings(nn_h5 *f, const char *obj, const char *name,
     char **v = NULL, *fixed = NULL;
     if (ftype < 0 || np < 0)
         goto unreadable;
+    if (np == 0) { /* an empty list, of any type (h5py stores [] as float64) */
+        if (!(*out = calloc(1, sizeof **out)))
+            goto oom;
+        rc = 0;
+        goto done;
+    }
     if (H5Tget_class(ftype) != H5T_STRING) {
         nn_fail(e, "%s: attribute '%s' of %s is not a string", f->name, name, obj);
         goto done;

@@ -425,7 +425,9 @@ int nn_h5_read_floats(nn_h5 *f, const char *path, float **data, int *ndims,
 /* Reads a string attribute of an object ("/" for the root); malloc'd. */
 int nn_h5_read_attr_string(nn_h5 *f, const char *obj, const char *name,
                            char **out, nn_error *e);
-/* The n strings of a string attribute of any shape; *out NULL-terminated. */
+/* The n strings of a string attribute of any shape (fixed or variable
+ * length); *out NULL-terminated. An empty attribute of any type (h5py
+ * stores [] as float64) is no strings. */
 int nn_h5_read_attr_strings(nn_h5 *f, const char *obj, const char *name,
                             char ***out, size_t *n, nn_error *e);
 /* 1 when attribute name of obj exists. */
@@ -505,7 +507,8 @@ typedef struct nn_fetch_opts {
 } nn_fetch_opts;
 
 /* Downloads url to dest: resumes dest.part with an HTTP Range request,
- * retries with back-off, checks sha256 (lower-case hex; NULL: not checked)
+ * retries with back-off, checks sha256: a SHA-256 (64 hex digits) or an
+ * MD5 (32) (NULL: not checked)
  * before renaming dest.part to dest. A mismatch deletes dest.part and is an
  * error naming both sums. A dest that exists with the right sum is used as
  * it is (no network). */
@@ -576,10 +579,10 @@ int nn_dataset_resize(nn_dataset *d, int size, nn_error *e);
  * one place to get it from. A dataset has a line per file and place. */
 typedef struct nn_reg_row {
     char *name;      /* the dataset: "fashion-mnist" */
-    char *format;    /* idx, cifar10, pets, dogs-vs-cats */
+    char *format;    /* idx, cifar10, pets, dogs-vs-cats; keras:ARCH[:MODE][:notop] */
     char *file;      /* "train-images-idx3-ubyte.gz" */
     long long size;  /* bytes; -1: unknown */
-    char *sha256;    /* lower-case hex; NULL: unknown */
+    char *sha256;    /* lower-case hex: SHA-256 (64 digits) or MD5 (32); NULL: unknown */
     char *source;    /* base URL (ends in '/'), a directory (starts with
                         '/'), or NULL: nowhere (the user brings the file) */
     char *classes;   /* comma-separated class names; NULL: from the files */
@@ -601,7 +604,8 @@ void nn_registry_print(const nn_registry *r, FILE *out);
 
 /* How nn_dataset_fetch gets and builds a dataset. */
 typedef struct nn_dataset_opts {
-    const char *from;   /* a directory holding the files: no network */
+    const char *from;   /* a directory holding the files (a pretrained model: also
+                           the weight file itself): no network */
     const char *mirror; /* replaces the registry's base URLs */
     const char *cache;  /* NULL: $NN_DATA_HOME, else ~/.cache/nn */
     nn_fetch_opts fetch;
@@ -618,6 +622,9 @@ typedef struct nn_dataset_opts {
     void (*note)(void *ctx, const char *msg);
     void *ctx;
 } nn_dataset_opts;
+/* A warning (to o->warn) or, when o->verbose, a note (to o->note). */
+void nn_dataset_say(const nn_dataset_opts *o, int warning, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The dataset `name` of registry r, or "folder:PATH" (one sub-folder per
  * class), got (local copy, cache, or download with checksum), read,
@@ -631,6 +638,81 @@ nn_dataset *nn_dataset_fetch(const nn_registry *r, const char *name,
 int nn_dataset_files(const nn_registry *r, const char *name,
                      const nn_dataset_opts *o, int *n, char ***files,
                      char ***paths, char ***sums, char ***origin, nn_error *e);
+
+/* ---- pretrained models (lib/keras.c, lib/md5.c; man 1 nn-fetch-data) -- */
+
+/* MD5 (RFC 1321), for registry sums of 32 hex digits: some publishers
+ * (Keras's pretrained weights) give no SHA-256. */
+typedef struct nn_md5 {
+    uint32_t h[4];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} nn_md5;
+void nn_md5_init(nn_md5 *s);
+void nn_md5_update(nn_md5 *s, const void *data, size_t n);
+void nn_md5_final(nn_md5 *s, char hex[33]);
+int nn_md5_file(const char *path, char hex[33], nn_error *e);
+/* A registry sum's kind by its length: 64 (SHA-256), 32 (MD5), or 0 (not
+ * a sum: another length, or not hex). */
+int nn_sum_kind(const char *sum);
+const char *nn_sum_name(const char *sum); /* "MD5" for 32 digits, else "SHA-256" */
+/* The sum of the file at path of the kind `like` is (lower-case hex). */
+int nn_file_sum(const char *path, const char *like, char hex[65], nn_error *e);
+
+/* Keras weight files, as Keras 1 and 2 save_weights write them (HDF5): the
+ * root attribute layer_names lists the layers in order, each layer's group
+ * has the attribute weight_names, and the values are the datasets
+ * LAYER/WEIGHT_NAME ("block1_conv1/block1_conv1/kernel:0", or Keras 1's
+ * "block1_conv1/block1_conv1_W_1:0"). A whole saved model (model.save) is
+ * read from its group model_weights. */
+typedef struct nn_keras_opts {
+    int notop;       /* 1: build only the layers before the first flatten,
+                        gap or dense (a Keras include_top=False file; a
+                        full file's classifier is then not read) */
+    int size;        /* > 0: a size x size input (the architecture's
+                        channels) instead of the architecture's */
+    int classes;     /* what "dense classes" means; 0: the width of the
+                        file's last dense kernel */
+    const char *const *class_names; /* `classes` names, or NULL */
+    const char *preprocess; /* a Keras preprocessing mode (nn_keras_preprocess);
+                               NULL: the plain u/255 */
+} nn_keras_opts;
+
+/* Builds the model of architecture text `arch` (arch_file names it in
+ * messages) and fills its conv and dense layers, in order, from the Keras
+ * layers that have weights, in order: conv kernels [kh,kw,in,out] become
+ * [out,in,kh,kw], dense kernels [in,out] become [out,in], and a dense layer
+ * after a flatten of a (C,H,W) map has its input rows put from Keras's
+ * H,W,C order into nn's C,H,W order. Every other layer type with
+ * parameters is an error. Errors are one line naming the file and the
+ * layers: a layer missing from the file, a shape that differs, a file that
+ * is not Keras's. */
+nn_model *nn_keras_load(const char *path, const char *arch,
+                        const char *arch_file, const nn_keras_opts *o,
+                        nn_error *e);
+/* Sets m's input normalisation (mean, std, bgr) to one of Keras's
+ * imagenet_utils modes: "caffe" (channels in BGR order, x = u - [103.939,
+ * 116.779, 123.68] on 0..255 pixels, no scaling: VGG16, VGG19, ResNet50),
+ * "tf" (x = u/127.5 - 1) or "torch" (x = (u/255 - [0.485, 0.456, 0.406]) /
+ * [0.229, 0.224, 0.225], RGB). */
+int nn_keras_preprocess(nn_model *m, const char *mode, nn_error *e);
+
+/* Registry rows whose format is "keras:ARCH[:MODE][:notop]" are pretrained
+ * models, not datasets: ARCH names the architecture arch/ARCH.nn in the
+ * registry's directory, MODE the preprocessing (nn_keras_preprocess), notop
+ * the conv part only; their classes column is a list, or "@FILE": a file
+ * in the registry's directory with one name a line ('#' lines skipped).
+ * 1 when `name` is such a model of r. */
+int nn_registry_is_model(const nn_registry *r, const char *name);
+/* The pretrained model `name` of r: its weight file got the way
+ * nn_dataset_files gets a dataset's (cache, download with checksum, or
+ * o->from: a directory holding it, or the file itself, taken whatever its
+ * sum, with a warning when the registry lists another), then converted
+ * (nn_keras_load). o->size > 0: a size x size input (notop models only).
+ * The other dataset options do not apply. */
+nn_model *nn_pretrained_fetch(const nn_registry *r, const char *name,
+                              const nn_dataset_opts *o, nn_error *e);
 
 /* ---- pictures for people (lib/plot.c, lib/font.c, lib/gif.c) ---------- */
 

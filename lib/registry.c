@@ -1,12 +1,14 @@
 /* registry.c - the dataset registry (data/datasets.tsv) and getting a
  * dataset's files: from --from DIR, from a directory a distribution package
  * installs, from the download cache, or downloaded (nn_fetch_url: resume,
- * retries, checksum), each checked against its SHA-256 before use.
+ * retries, checksum), each checked against its sum before use.
  *
  * Registry: UTF-8 text, '#' comments and blank lines ignored, one line per
  * file and place, tab-separated columns (a '-' leaves one empty):
  *   name  format  file  bytes  sha256  source  [classes]
- * source is a base URL (the file name is appended), an absolute directory,
+ * The sum is a SHA-256 (64 hex digits), or an MD5 (32) where the publisher
+ * gives nothing else (Keras's pretrained weights). source is a base URL
+ * (the file name is appended), an absolute directory,
  * or '-' (the user brings the file, with --from). */
 #include "nn.h"
 
@@ -100,16 +102,6 @@ static int split_tabs(char *line, char **field, int max)
     }
 }
 
-static int is_hex64(const char *s)
-{
-    if (strlen(s) != 64)
-        return 0;
-    for (int i = 0; i < 64; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
 /* A copy of a field, NULL for "-". */
 static char *field_dup(const char *s, int *oom)
 {
@@ -141,9 +133,9 @@ static int parse_row(nn_registry *r, char *line, int lineno, nn_error *e)
         if (errno || *end || end == f[3] || size < 0)
             return nn_fail(e, "%s:%d: bytes '%s' is not a size", r->path, lineno, f[3]);
     }
-    if (strcmp(f[4], "-") != 0 && !is_hex64(f[4]))
-        return nn_fail(e, "%s:%d: sha256 '%s' is not 64 hex digits (or '-')", r->path, lineno,
-                       f[4]);
+    if (strcmp(f[4], "-") != 0 && !nn_sum_kind(f[4]))
+        return nn_fail(e, "%s:%d: sha256 '%s' is not 64 hex digits (SHA-256), 32 (MD5) or '-'",
+                       r->path, lineno, f[4]);
     if (strcmp(f[5], "-") != 0 && f[5][0] != '/' && !strstr(f[5], "://"))
         return nn_fail(e, "%s:%d: source '%s' is neither a URL nor an absolute directory",
                        r->path, lineno, f[5]);
@@ -238,9 +230,7 @@ void nn_registry_print(const nn_registry *r, FILE *out)
 
 /* ---- getting the files -------------------------------------------------- */
 
-static void say(const nn_dataset_opts *o, int warning, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(const nn_dataset_opts *o, int warning, const char *fmt, ...)
+void nn_dataset_say(const nn_dataset_opts *o, int warning, const char *fmt, ...)
 {
     void (*f)(void *, const char *) = warning ? o->warn : o->verbose ? o->note : NULL;
     if (!f)
@@ -308,21 +298,22 @@ static char *cache_dir(const nn_dataset_opts *o, nn_error *e)
     return d;
 }
 
-/* The SHA-256 of path into hex; 0, or -1 with e set. */
-static int sum_of(const char *path, char hex[65], nn_error *e)
-{
-    return nn_sha256_file(path, hex, e);
-}
-
-/* Is hex one of the sums the rows of this file list? *known: any listed. */
+/* Is the file at path one that the rows of this file list (each sum
+ * computed in its own kind, SHA-256 or MD5, at most once)? *known: any
+ * listed; sums[0] and sums[1] get the SHA-256 and MD5 that were computed.
+ * 1 yes, 0 no, -1 error. */
 static int listed_sum(const nn_registry *r, const char *name, const char *file,
-                      const char *hex, int *known)
+                      const char *path, char sums[2][65], int *known, nn_error *e)
 {
     *known = 0;
+    sums[0][0] = sums[1][0] = 0;
     for (int i = 0; i < r->n; i++) {
         const nn_reg_row *w = &r->rows[i];
         if (strcmp(w->name, name) != 0 || strcmp(w->file, file) != 0 || !w->sha256)
             continue;
+        char *hex = sums[nn_sum_kind(w->sha256) == 32];
+        if (!*hex && nn_file_sum(path, w->sha256, hex, e) < 0)
+            return -1;
         *known = 1;
         if (strcmp(w->sha256, hex) == 0)
             return 1;
@@ -355,31 +346,39 @@ static int take_local(const nn_registry *r, const char *name, const char *file,
                       const char *path, const char *want, const nn_dataset_opts *o, got *g,
                       nn_error *e)
 {
-    char hex[65];
-    if (sum_of(path, hex, e) < 0)
-        return -1;
-    int known = 0, ok = want ? strcmp(want, hex) == 0 : listed_sum(r, name, file, hex, &known);
-    if (want)
-        known = 1;
+    char hex[65], sums[2][65];
+    int known = 1, ok;
+    if (want) {
+        if (nn_file_sum(path, want, hex, e) < 0)
+            return -1;
+        ok = strcmp(want, hex) == 0;
+    } else {
+        if ((ok = listed_sum(r, name, file, path, sums, &known, e)) < 0)
+            return -1;
+        want = url_sum(r, name, file);
+        /* the sum of the kind of the one named below (SHA-256 when none) */
+        snprintf(hex, sizeof hex, "%s", sums[want && nn_sum_kind(want) == 32]);
+        if (!*hex && nn_sha256_file(path, hex, e) < 0)
+            return -1;
+    }
     if (known && !ok)
         return nn_fail(e, "%s: checksum mismatch: expected %s, got %s (not the file the "
-                       "registry lists for %s; it is not used)", path,
-                       want ? want : url_sum(r, name, file), hex, name);
+                       "registry lists for %s; it is not used)", path, want, hex, name);
     if (!known) {
-        say(o, 1, "%s: cannot verify: the registry has no SHA-256 for %s", path, file);
+        nn_dataset_say(o, 1, "%s: cannot verify: the registry has no checksum for %s", path, file);
         struct stat st;
         for (int i = 0; i < r->n; i++) {
             const nn_reg_row *w = &r->rows[i];
             if (strcmp(w->name, name) == 0 && strcmp(w->file, file) == 0 && w->size >= 0 &&
                 stat(path, &st) == 0 && (long long)st.st_size != w->size) {
-                say(o, 1, "%s: %lld bytes, the registry says %lld; it may be another version",
+                nn_dataset_say(o, 1, "%s: %lld bytes, the registry says %lld; it may be another version",
                     path, (long long)st.st_size, w->size);
                 break;
             }
         }
     }
     else
-        say(o, 0, "%s: SHA-256 verified", path);
+        nn_dataset_say(o, 0, "%s: %s verified", path, nn_sum_name(want));
     g->path = strdup(path);
     g->sum = strdup(hex);
     g->origin = strdup(path);
@@ -449,7 +448,7 @@ static int get_file(const nn_registry *r, const char *name, const char *file,
     if (make_dirs(dir, e) < 0)
         goto done;
     if (!want)
-        say(o, 1, "%s: cannot verify: the registry has no SHA-256 for it", file);
+        nn_dataset_say(o, 1, "%s: cannot verify: the registry has no checksum for it", file);
     for (int i = 0; i < r->n || (o->mirror && i == 0); i++) {
         const char *base;
         if (o->mirror) {
@@ -469,18 +468,18 @@ static int get_file(const nn_registry *r, const char *name, const char *file,
             goto done;
         }
         if (tried)
-            say(o, 1, "%s; trying %s", e ? e->msg : "failed", url);
+            nn_dataset_say(o, 1, "%s; trying %s", e ? e->msg : "failed", url);
         tried++;
         if (file_exists(dest) && want)
-            say(o, 0, "%s: in the cache", dest);
+            nn_dataset_say(o, 0, "%s: in the cache", dest);
         else
-            say(o, 0, "%s: downloading %s", dest, url);
+            nn_dataset_say(o, 0, "%s: downloading %s", dest, url);
         rc = nn_fetch_url(url, dest, want, &o->fetch, e);
         if (rc == 0) {
             char hex[65];
             if (want)
                 snprintf(hex, sizeof hex, "%s", want);
-            else if ((rc = sum_of(dest, hex, e)) < 0) {
+            else if ((rc = nn_sha256_file(dest, hex, e)) < 0) {
                 free(url);
                 goto done;
             }
