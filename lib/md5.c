@@ -1,5 +1,4 @@
-/* md5.c - MD5 (RFC 1321), streaming, with a lower-case hex digest, and the
- * choice between it and SHA-256 by the length of a registry sum. MD5 is
+/* md5.c - MD5 (RFC 1321), streaming, with a lower-case hex digest. MD5 is
  * only there because some publishers give nothing else (Keras's pretrained
  * weights): it still catches a corrupt or truncated download. */
 #include "nn.h"
@@ -97,49 +96,4 @@ void nn_md5_final(nn_md5 *s, char hex[33])
     }
     hex[32] = '\0';
     nn_md5_init(s);
-}
-
-int nn_md5_file(const char *path, char hex[33], nn_error *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nn_fail(e, "%s: %s", path, strerror(errno));
-    enum { CHUNK = 1 << 16 };
-    uint8_t *buf = malloc(CHUNK);
-    if (!buf) {
-        fclose(f);
-        return nn_fail(e, "%s: out of memory", path);
-    }
-    nn_md5 s;
-    nn_md5_init(&s);
-    size_t n;
-    while ((n = fread(buf, 1, CHUNK, f)) > 0)
-        nn_md5_update(&s, buf, n);
-    int err = ferror(f) ? errno : 0;
-    fclose(f);
-    free(buf);
-    if (err)
-        return nn_fail(e, "%s: %s", path, strerror(err));
-    nn_md5_final(&s, hex);
-    return 0;
-}
-
-int nn_sum_kind(const char *sum)
-{
-    size_t n = sum ? strlen(sum) : 0;
-    if ((n != 64 && n != 32) || strspn(sum, "0123456789abcdefABCDEF") != n)
-        return 0;
-    return (int)n;
-}
-
-const char *nn_sum_name(const char *sum)
-{
-    return nn_sum_kind(sum) == 32 ? "MD5" : "SHA-256";
-}
-
-int nn_file_sum(const char *path, const char *like, char hex[65], nn_error *e)
-{
-    if (nn_sum_kind(like) == 32)
-        return nn_md5_file(path, hex, e);
-    return nn_sha256_file(path, hex, e);
 }

@@ -486,7 +486,7 @@ void nn_input_from_u8(const nn_model *m, const uint8_t *hwc, int n, float *out);
 int nn_input_from_image(const nn_model *m, const nn_image *img, float *out,
                         nn_error *e);
 
-/* ---- downloads (lib/fetch.c, lib/sha256.c) ----------------------------- */
+/* ---- downloads (lib/fetch.c, lib/sha256.c, lib/md5.c, lib/checksum.c) - */
 
 typedef struct nn_sha256 {
     uint32_t h[8];
@@ -498,6 +498,25 @@ void nn_sha256_init(nn_sha256 *s);
 void nn_sha256_update(nn_sha256 *s, const void *data, size_t n);
 void nn_sha256_final(nn_sha256 *s, char hex[65]);
 int nn_sha256_file(const char *path, char hex[65], nn_error *e);
+
+/* MD5 (RFC 1321), for registry sums of 32 hex digits: some publishers
+ * (Keras's pretrained weights) give no SHA-256. */
+typedef struct nn_md5 {
+    uint32_t h[4];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+} nn_md5;
+void nn_md5_init(nn_md5 *s);
+void nn_md5_update(nn_md5 *s, const void *data, size_t n);
+void nn_md5_final(nn_md5 *s, char hex[33]);
+int nn_md5_file(const char *path, char hex[33], nn_error *e);
+/* A registry sum's kind by its length: 64 (SHA-256), 32 (MD5), or 0 (not
+ * a sum: another length, or not hex). */
+int nn_sum_kind(const char *sum);
+const char *nn_sum_name(const char *sum); /* "MD5" for 32 digits, else "SHA-256" */
+/* The sum of the file at path of the kind `like` is (lower-case hex). */
+int nn_file_sum(const char *path, const char *like, char hex[65], nn_error *e);
 
 typedef struct nn_fetch_opts {
     int retries;      /* attempts after the first (default 4), back-off 1,2,4.. s */
@@ -639,26 +658,7 @@ int nn_dataset_files(const nn_registry *r, const char *name,
                      const nn_dataset_opts *o, int *n, char ***files,
                      char ***paths, char ***sums, char ***origin, nn_error *e);
 
-/* ---- pretrained models (lib/keras.c, lib/md5.c; man 1 nn-fetch-data) -- */
-
-/* MD5 (RFC 1321), for registry sums of 32 hex digits: some publishers
- * (Keras's pretrained weights) give no SHA-256. */
-typedef struct nn_md5 {
-    uint32_t h[4];
-    uint64_t len;
-    uint8_t buf[64];
-    size_t nbuf;
-} nn_md5;
-void nn_md5_init(nn_md5 *s);
-void nn_md5_update(nn_md5 *s, const void *data, size_t n);
-void nn_md5_final(nn_md5 *s, char hex[33]);
-int nn_md5_file(const char *path, char hex[33], nn_error *e);
-/* A registry sum's kind by its length: 64 (SHA-256), 32 (MD5), or 0 (not
- * a sum: another length, or not hex). */
-int nn_sum_kind(const char *sum);
-const char *nn_sum_name(const char *sum); /* "MD5" for 32 digits, else "SHA-256" */
-/* The sum of the file at path of the kind `like` is (lower-case hex). */
-int nn_file_sum(const char *path, const char *like, char hex[65], nn_error *e);
+/* ---- pretrained models (lib/keras.c; man 1 nn-fetch-data) ------------ */
 
 /* Keras weight files, as Keras 1 and 2 save_weights write them (HDF5): the
  * root attribute layer_names lists the layers in order, each layer's group

@@ -104,28 +104,3 @@ void nn_sha256_final(nn_sha256 *s, char hex[65])
     hex[64] = '\0';
     nn_sha256_init(s);
 }
-
-int nn_sha256_file(const char *path, char hex[65], nn_error *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nn_fail(e, "%s: %s", path, strerror(errno));
-    enum { CHUNK = 1 << 16 };
-    uint8_t *buf = malloc(CHUNK);
-    if (!buf) {
-        fclose(f);
-        return nn_fail(e, "%s: out of memory", path);
-    }
-    nn_sha256 s;
-    nn_sha256_init(&s);
-    size_t n;
-    while ((n = fread(buf, 1, CHUNK, f)) > 0)
-        nn_sha256_update(&s, buf, n);
-    int err = ferror(f) ? errno : 0;
-    fclose(f);
-    free(buf);
-    if (err)
-        return nn_fail(e, "%s: %s", path, strerror(err));
-    nn_sha256_final(&s, hex);
-    return 0;
-}
