@@ -13,6 +13,9 @@ ARCH    ?= $(TOP)/data/arch
 THREADS ?=
 THREADS_OPT = $(if $(THREADS),--threads $(THREADS))
 
+# The recipe's 'all' is the default goal (the rules below come first).
+.DEFAULT_GOAL := all
+
 $(BIN)/nn-%:
 	$(MAKE) -C $(TOP) all
 

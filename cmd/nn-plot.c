@@ -1,0 +1,246 @@
+/* nn-plot - line charts of columns of TSV tables (nn-train --log, the
+ * --search table, nn-featmap --hist), several files on one chart. */
+#include "nn.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage_text =
+    "usage: nn-plot -o CHART.png -y COL[,COL...] [options] [LABEL=]FILE.tsv...\n"
+    "A line chart of columns of TSV files that start with a header line\n"
+    "(nn-train --log, nn-train --search, nn-featmap --hist): one line per file\n"
+    "and -y column, on one chart. '-' reads standard input.\n"
+    "  -o, --output FILE     the chart (PNG)\n"
+    "  -x, --x COL           the x column (default: the first)\n"
+    "  -y, --y COLS          the y columns, comma-separated; lines of the\n"
+    "                        second and later columns are dashed\n"
+    "      --title T         --xlabel T  --ylabel T   texts (defaults: the columns)\n"
+    "      --logy            logarithmic y axis\n"
+    "      --ymin A          --ymax B   the y range (default: the data's)\n"
+    "      --size WxH        pixels (800x500)\n"
+    "  -h, --help            this help;  -V, --version  the version\n"
+    "LABEL= names a file's lines in the legend (default: the file name\n"
+    "without its directory and .tsv). Cells that are not numbers (nan, -)\n"
+    "leave a gap. Exit status: 0 done, 1 failure, 2 usage error.\n";
+
+#define MAX_COLS 16
+
+enum { O_TITLE = 256, O_XLABEL, O_YLABEL, O_LOGY, O_YMIN, O_YMAX, O_SIZE };
+
+/* One table: the x values and MAX_COLS y columns, n rows. */
+typedef struct table {
+    float *x, *y[MAX_COLS];
+    int n;
+} table;
+
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "nn-plot: %s%s (see nn-plot --help)\n", msg, arg ? arg : "");
+    return 2;
+}
+
+/* Splits line (modified) at tabs into at most max fields; returns the count. */
+static int split_tabs(char *line, char **f, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = 0;
+    for (char *p = line; n < max;) {
+        f[n++] = p;
+        char *t = strchr(p, '\t');
+        if (!t)
+            break;
+        *t = 0;
+        p = t + 1;
+    }
+    return n;
+}
+
+/* The index of column name among the header fields, or -1. */
+static int column(char **f, int nf, const char *name)
+{
+    for (int i = 0; i < nf; i++)
+        if (!strcmp(f[i], name))
+            return i;
+    return -1;
+}
+
+static float cell(char **f, int nf, int i)
+{
+    char *end;
+    if (i >= nf)
+        return NAN;
+    float v = strtof(f[i], &end);
+    return end != f[i] && *end == 0 ? v : NAN;
+}
+
+/* Reads the columns xcol (NULL: the first) and ycols of path into t. */
+static int read_table(const char *path, const char *xcol, char **ycols, int ny,
+                      table *t, nn_error *e)
+{
+    FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!fp)
+        return nn_fail(e, "%s: cannot open: %s", path, strerror(errno));
+    char *line = NULL, *f[256];
+    size_t cap = 0, rows = 0;
+    int xi = 0, yi[MAX_COLS], header = 0, rc = 0;
+    memset(t, 0, sizeof *t);
+    while (getline(&line, &cap, fp) >= 0) {
+        if (line[0] == '#' || line[strspn(line, " \t\r\n")] == 0)
+            continue;
+        int nf = split_tabs(line, f, 256);
+        if (!header) {
+            header = 1;
+            if (xcol && (xi = column(f, nf, xcol)) < 0) {
+                rc = nn_fail(e, "%s: no column '%s' in the header", path, xcol);
+                break;
+            }
+            for (int j = 0; j < ny && rc == 0; j++)
+                if ((yi[j] = column(f, nf, ycols[j])) < 0)
+                    rc = nn_fail(e, "%s: no column '%s' in the header", path, ycols[j]);
+            if (rc)
+                break;
+            continue;
+        }
+        if ((size_t)t->n == rows) {
+            rows = rows ? 2 * rows : 64;
+            float *p = realloc(t->x, rows * sizeof *p);
+            if (p)
+                t->x = p;
+            for (int j = 0; j < ny && p; j++)
+                if ((p = realloc(t->y[j], rows * sizeof *p)))
+                    t->y[j] = p;
+            if (!p) {
+                rc = nn_fail(e, "%s: out of memory", path);
+                break;
+            }
+        }
+        t->x[t->n] = cell(f, nf, xi);
+        for (int j = 0; j < ny; j++)
+            t->y[j][t->n] = cell(f, nf, yi[j]);
+        t->n++;
+    }
+    if (rc == 0 && !header)
+        rc = nn_fail(e, "%s: empty: no header line", path);
+    free(line);
+    if (fp != stdin)
+        fclose(fp);
+    return rc;
+}
+
+/* The legend name of a file argument: LABEL of LABEL=FILE, else the file
+ * name without directory and .tsv (malloc'd); *path gets the file. */
+static char *file_label(const char *arg, const char **path)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq) {
+        *path = eq + 1;
+        return strndup(arg, (size_t)(eq - arg));
+    }
+    *path = arg;
+    const char *base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
+    size_t n = strlen(base);
+    if (n > 4 && !strcmp(base + n - 4, ".tsv"))
+        n -= 4;
+    return strndup(base, n);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"output", 1, 0, 'o'}, {"x", 1, 0, 'x'},           {"y", 1, 0, 'y'},
+        {"title", 1, 0, O_TITLE}, {"xlabel", 1, 0, O_XLABEL}, {"ylabel", 1, 0, O_YLABEL},
+        {"logy", 0, 0, O_LOGY}, {"ymin", 1, 0, O_YMIN},    {"ymax", 1, 0, O_YMAX},
+        {"size", 1, 0, O_SIZE}, {"help", 0, 0, 'h'},       {"version", 0, 0, 'V'},
+        {0, 0, 0, 0}};
+    const char *out = NULL, *xcol = NULL;
+    char *ylist = NULL, *ycols[MAX_COLS];
+    nn_chart chart = {0};
+    int ny = 0, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:x:y:hV", lo, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'x': xcol = optarg; break;
+        case 'y': ylist = optarg; break;
+        case O_TITLE: chart.title = optarg; break;
+        case O_XLABEL: chart.xlabel = optarg; break;
+        case O_YLABEL: chart.ylabel = optarg; break;
+        case O_LOGY: chart.logy = 1; break;
+        case O_YMIN: case O_YMAX: {
+            float v = strtof(optarg, &end);
+            if (end == optarg || *end)
+                return usage_error("not a number: ", optarg);
+            *(c == O_YMIN ? &chart.ymin : &chart.ymax) = v;
+            break;
+        }
+        case O_SIZE:
+            if (sscanf(optarg, "%dx%d", &chart.width, &chart.height) != 2 ||
+                chart.width < 100 || chart.height < 100)
+                return usage_error("--size takes WxH of at least 100x100, not ", optarg);
+            break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': printf("nn-plot %s\n", NN_VERSION); return 0;
+        default: return usage_error("unknown option or missing value: ", argv[optind - 1]);
+        }
+    }
+    if (!out)
+        return usage_error("give the chart file with -o CHART.png", 0);
+    if (!ylist)
+        return usage_error("give the y columns with -y COL[,COL...]", 0);
+    if (optind == argc)
+        return usage_error("give one or more TSV files", 0);
+    for (char *p = strtok(ylist, ","); p; p = strtok(NULL, ","))
+        if (ny == MAX_COLS)
+            return usage_error("too many -y columns (at most 16)", 0);
+        else
+            ycols[ny++] = p;
+    if (ny == 0)
+        return usage_error("-y names no column", 0);
+    if (!chart.xlabel)
+        chart.xlabel = xcol ? xcol : "";
+    if (!chart.ylabel)
+        chart.ylabel = ny == 1 ? ycols[0] : "";
+
+    int nfiles = argc - optind, ns = nfiles * ny, rc = 0;
+    table *t = calloc((size_t)nfiles, sizeof *t);
+    nn_series *s = calloc((size_t)ns, sizeof *s);
+    char **labels = calloc((size_t)ns + nfiles, sizeof *labels);
+    nn_error e = {0};
+    if (!t || !s || !labels) {
+        fprintf(stderr, "nn-plot: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < nfiles && rc == 0; i++) {
+        const char *path;
+        char *name = labels[ns + i] = file_label(argv[optind + i], &path);
+        rc = read_table(path, xcol, ycols, ny, &t[i], &e);
+        for (int j = 0; j < ny && rc == 0; j++) {
+            nn_series *si = &s[i * ny + j];
+            if (ny > 1) {
+                size_t n = strlen(name) + strlen(ycols[j]) + 2;
+                if ((labels[i * ny + j] = malloc(n)))
+                    snprintf(labels[i * ny + j], n, "%s %s", name, ycols[j]);
+            }
+            si->label = ny > 1 ? labels[i * ny + j] : name;
+            si->x = t[i].x, si->y = t[i].y[j], si->n = t[i].n, si->dashed = j > 0;
+        }
+    }
+    if (rc == 0)
+        rc = nn_plot_lines(out, &chart, s, ns, &e);
+    if (rc < 0)
+        fprintf(stderr, "nn-plot: %s\n", e.msg);
+    for (int i = 0; i < nfiles; i++) {
+        free(t[i].x);
+        for (int j = 0; j < ny; j++)
+            free(t[i].y[j]);
+    }
+    for (int i = 0; i < ns + nfiles; i++)
+        free(labels[i]);
+    free(t), free(s), free(labels);
+    return rc < 0 ? 1 : 0;
+}
