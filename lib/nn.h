@@ -35,8 +35,18 @@ int nn_threads(void);
 double nn_now(void); /* monotonic seconds */
 /* Writes buf to path through path.tmp.XXXXXX beside it: written, synced,
  * closed and renamed into place (the directory synced), or removed. An
- * interrupted or failed write never leaves a partial file at path. */
+ * interrupted or failed write never leaves a partial file at path. A
+ * symbolic link keeps pointing at the file, which is replaced; a replaced
+ * file keeps its mode; a device or FIFO is written into directly. */
 int nn_write_file(const char *path, const void *buf, size_t size, nn_error *e);
+/* 0 when an output file can be created at path ("-" always can): its
+ * directory exists and is writable, and path is not a directory. Programs
+ * check every output before they start working. */
+int nn_check_output(const char *path, nn_error *e);
+/* Registers an exit check: when standard output could not be written (a
+ * full disk, a closed pipe), the program exits 1 after "PROG: standard
+ * output: write failed: WHY" (EPIPE without the message). */
+void nn_check_stdout_at_exit(const char *prog);
 /* The shortest %g text of v that reads back as the same float. */
 void nn_format_float(char *buf, size_t size, float v);
 /* The index of the largest of v[0..k) (the first of equals): a prediction. */

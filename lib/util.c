@@ -144,34 +144,111 @@ static void sync_dir(const char *path)
     free(dir);
 }
 
+/* Writes buf straight into an existing file that is not a regular one (a
+ * device, a FIFO): there is nothing to replace. */
+static int write_into(const char *path, const void *buf, size_t size, nn_error *e)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    if (fd < 0)
+        return nn_fail(e, "%s: cannot open: %s", path, strerror(errno));
+    int rc = write_all(fd, buf, size) < 0 ? nn_fail(e, "%s: write failed: %s", path,
+                                                    strerror(errno))
+                                          : 0;
+    if (close(fd) < 0 && rc == 0)
+        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
+    return rc;
+}
+
 int nn_write_file(const char *path, const void *buf, size_t size, nn_error *e)
 {
-    size_t len = strlen(path);
+    /* a symbolic link: replace the file it names, keep the link */
+    char *real = realpath(path, NULL);
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        free(real);
+        if (S_ISDIR(st.st_mode))
+            return nn_fail(e, "%s: is a directory", path);
+        return write_into(path, buf, size, e);
+    }
+    const char *target = exists && real ? real : path;
+    size_t len = strlen(target);
     char *tmp = malloc(len + sizeof ".tmp.XXXXXX");
-    if (!tmp)
+    if (!tmp) {
+        free(real);
         return nn_fail(e, "%s: out of memory", path);
-    memcpy(tmp, path, len);
+    }
+    memcpy(tmp, target, len);
     memcpy(tmp + len, ".tmp.XXXXXX", sizeof ".tmp.XXXXXX");
     int fd = mkstemp(tmp);
     if (fd < 0) {
         nn_fail(e, "%s: cannot create: %s", path, strerror(errno));
-        free(tmp);
+        free(tmp), free(real);
         return -1;
     }
-    /* mkstemp makes the file 0600; give it the mode a plain create would */
+    /* mkstemp makes the file 0600: keep the mode of the file it replaces,
+     * or give the one a plain create would */
     mode_t mask = umask(0);
     umask(mask);
+    mode_t mode = exists ? st.st_mode & 07777 : 0666 & ~mask;
     int rc = 0;
-    if (fchmod(fd, 0666 & ~mask) < 0 || write_all(fd, buf, size) < 0 || fsync(fd) < 0)
+    if (fchmod(fd, mode) < 0 || write_all(fd, buf, size) < 0 || fsync(fd) < 0)
         rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
     if (close(fd) < 0 && rc == 0)
         rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) < 0)
+    if (rc == 0 && rename(tmp, target) < 0)
         rc = nn_fail(e, "%s: cannot replace it: %s", path, strerror(errno));
     if (rc < 0)
         unlink(tmp);
     else
-        sync_dir(path);
-    free(tmp);
+        sync_dir(target);
+    free(tmp), free(real);
     return rc;
+}
+
+int nn_check_output(const char *path, nn_error *e)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0)
+        return 0;
+    if (stat(path, &st) == 0)
+        return S_ISDIR(st.st_mode) ? nn_fail(e, "%s: is a directory", path) : 0;
+    char *dir = strdup(path);
+    if (!dir)
+        return nn_fail(e, "%s: out of memory", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    const char *d = slash ? dir : ".";
+    int rc = 0;
+    if (stat(d, &st) < 0)
+        rc = nn_fail(e, "%s: cannot create: %s: %s", path, d, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = nn_fail(e, "%s: cannot create: %s is not a directory", path, d);
+    else if (access(d, W_OK) < 0)
+        rc = nn_fail(e, "%s: cannot create: %s: %s", path, d, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+static const char *stdout_prog = "nn";
+
+/* At exit: standard output flushed, or the exit status says it failed. */
+static void check_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int err = errno ? errno : EIO;
+        if (err != EPIPE)
+            fprintf(stderr, "%s: standard output: write failed: %s\n", stdout_prog,
+                    strerror(err));
+        _exit(1);
+    }
+}
+
+void nn_check_stdout_at_exit(const char *prog)
+{
+    stdout_prog = prog;
+    atexit(check_stdout);
 }
