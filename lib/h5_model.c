@@ -13,6 +13,7 @@
  * architecture the file carries. */
 #include "h5_impl.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -332,6 +333,10 @@ static int load_root(nn_h5 *f, nn_model *m, nn_error *e)
     if (h5_read_attr_fixed(f, "/", "input_mean", H5T_NATIVE_FLOAT, sizeof(float), k, m->mean, e) < 0 ||
         h5_read_attr_fixed(f, "/", "input_std", H5T_NATIVE_FLOAT, sizeof(float), k, m->std, e) < 0)
         return -1;
+    for (size_t c = 0; c < k; c++)
+        if (!isfinite(m->mean[c]) || !isfinite(m->std[c]) || !(m->std[c] > 0))
+            return nn_fail(e, "%s: input channel %zu has mean %g and std %g; the std must be "
+                           "a positive number", f->name, c, m->mean[c], m->std[c]);
     if (h5_read_attr_string(f, "/", "channel_order", &text, e) < 0)
         return -1;
     if (strcmp(text, "rgb") != 0 && strcmp(text, "bgr") != 0) {
@@ -378,6 +383,11 @@ static int load_layers(nn_h5 *f, nn_model *m, nn_error *e)
             snprintf(path, sizeof path, "%s/%s", group, p->name);
             if (read_tensor(f, path, p->ndims, p->dims, p->value, e) < 0)
                 return -1;
+            for (size_t v = 0; v < p->size; v++)
+                if (!isfinite(p->value[v]))
+                    return nn_fail(e, "%s: %s holds %g at index %zu: the file is damaged, or "
+                                   "it was saved after training diverged", f->name, path,
+                                   p->value[v], v);
         }
     }
     return 0;
