@@ -141,10 +141,11 @@ int nn_args_weights(nn_args *a, nn_layer_cfg *cfg, nn_error *e)
     const char *init = nn_args_option(a, "init"), *bias = nn_args_option(a, "bias");
     if (init && nn_args_init(a, init, &cfg->weight_init, e) < 0)
         return -1;
+    nn_error e2;
     if (bias && strcmp(bias, "none") == 0)
         cfg->bias = 0;
-    else if (bias)
-        return nn_args_init(a, bias, &cfg->bias_init, e);
+    else if (bias && nn_init_parse(&cfg->bias_init, bias, &e2) < 0)
+        return nn_args_fail(a, e, "bias=%s: %s, or none", bias, e2.msg);
     return 0;
 }
 
@@ -326,8 +327,10 @@ static int parse_layer(nn_model *m, nn_args *a, int classes, nn_error *e)
 int nn_arch_parse(nn_model *m, const char *text, const char *file, int classes,
                   nn_error *e)
 {
+    if (strncmp(text, "\xef\xbb\xbf", 3) == 0)
+        text += 3; /* a UTF-8 byte-order mark, as some editors write */
     char *copy = strdup(text), *line, *save = NULL;
-    int lineno = 0, have_input = 0, cap = 0, rc = -1;
+    int lineno = 0, have_input = 0, have_loss = 0, cap = 0, rc = -1;
     nn_args a;
     memset(&a, 0, sizeof a);
     a.file = file;
@@ -366,6 +369,10 @@ int nn_arch_parse(nn_model *m, const char *text, const char *file, int classes,
             nn_error e2;
             if (a.npos != 1 || a.nopt) {
                 nn_args_fail(&a, e, "expected 'loss xent|mse|bce'");
+                goto out;
+            }
+            if (have_loss++) {
+                nn_args_fail(&a, e, "a second 'loss' line; give the loss once");
                 goto out;
             }
             if (nn_loss_parse(&m->loss, a.pos[0], &e2) < 0) {

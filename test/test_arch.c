@@ -104,6 +104,14 @@ int main(void)
     }
 
     error_case("conv 3 3x3\n", 0, "a.nn:1: the first line must be 'input CxHxW'");
+    error_case("input 16\ndense 3\nloss mse\nloss bce\n", 0,
+               "a.nn:4: loss: a second 'loss' line; give the loss once");
+    error_case("input 16\ndense 3 bias=nan\n", 0, "a.nn:2: dense: bias=nan: init 'nan' is not valid");
+
+    TEST("a UTF-8 byte-order mark before the input line is skipped");
+    m = nn_model_from_arch("\xef\xbb\xbfinput 16\ndense 3\n", "bom", 0, &e);
+    CHECK_MSG(m != NULL && m->input.c == 16, "%s", m ? "" : e.msg);
+    nn_model_free(m);
     error_case("input 3x8\nrelu\n", 0, "a.nn:1: input:");
     error_case("input 3x8x8\nfrobnicate 3\n", 0, "a.nn:2: unknown layer 'frobnicate'; known: input, loss, conv");
     error_case("input 3x8x8\nconv 0 3x3\n", 0, "a.nn:2: conv:");
