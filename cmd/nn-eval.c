@@ -36,7 +36,7 @@ typedef struct opts {
     int topk, confusion, threads, quiet, verbose;
 } opts;
 
-/* Prints "nn-eval: MESSAGE; see nn-eval --help" and returns 2. */
+/* Prints "nn-eval: MESSAGE (see nn-eval --help)" and returns 2. */
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
@@ -44,9 +44,24 @@ static int usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     fprintf(stderr, "nn-eval: ");
     vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "; see nn-eval --help\n");
+    fprintf(stderr, " (see nn-eval --help)\n");
     va_end(ap);
     return 2;
+}
+
+/* The option getopt_long just rejected, as it was written (buf holds "-X"
+ * for a short one). */
+static const char *rejected(char **argv, const struct option *lo, char *buf, size_t size)
+{
+    const char *a = argv[optind - 1];
+    if (optopt == 0) /* an unknown long option: optind is past it */
+        return a;
+    if (strncmp(a, "--", 2) == 0 && strchr(a, '=')) /* --NAME=V for an option without value */
+        for (int i = 0; lo[i].name; i++)
+            if (lo[i].val == optopt && strncmp(a + 2, lo[i].name, strcspn(a + 2, "=")) == 0)
+                return a;
+    snprintf(buf, size, "-%c", optopt);
+    return buf;
 }
 
 static int parse_int(const char *text, int min, int *out)
@@ -77,6 +92,42 @@ static int check_device(const opts *o)
     if (rc < 0)
         return fprintf(stderr, "nn-eval: %s\n", e.msg), 1;
     return 0;
+}
+
+/* K of a meter word "topN" (N >= 1), else 0. */
+static long topn_k(const char *w)
+{
+    char *end;
+    if (strncmp(w, "top", 3) != 0 || w[3] < '1' || w[3] > '9')
+        return 0;
+    long k = strtol(w + 3, &end, 10);
+    return *end == 0 ? k : 0;
+}
+
+/* --topk and every topN of --meter against the model's class count: 0, or
+ * 1 after a line that names the option and the count. */
+static int check_topk(const nn_model *m, const opts *o)
+{
+    nn_meter_cfg c;
+    nn_eval_meter_cfg(m, &c);
+    if (o->topk > c.classes) {
+        fprintf(stderr, "nn-eval: --topk %d: %s has %d classes; K can be at most %d\n", o->topk,
+                o->model, c.classes, c.classes);
+        return 1;
+    }
+    char *copy = o->meters ? strdup(o->meters) : NULL;
+    int rc = 0;
+    for (char *save = NULL, *w = copy ? strtok_r(copy, ", ", &save) : NULL; w && !rc;
+         w = strtok_r(NULL, ", ", &save)) {
+        long k = topn_k(w);
+        if (k > c.classes) {
+            fprintf(stderr, "nn-eval: --meter %s: %s has %d classes; K can be at most %d\n", w,
+                    o->model, c.classes, c.classes);
+            rc = 1;
+        }
+    }
+    free(copy);
+    return rc;
 }
 
 /* Checks every name of --meter before anything is loaded. */
@@ -150,7 +201,8 @@ static int eval_data(nn_model *m, const opts *o)
     if (!o->quiet)
         fprintf(stderr, "%s on %s, %s split (%ld images):\n", o->model, o->data, o->split, s->n);
     if (nn_meters_report(ms, o->confusion ? NULL : stdout, o->quiet ? NULL : stderr, &e) < 0) {
-        fprintf(stderr, "nn-eval: %s\n", e.msg);
+        if (!ferror(stdout)) /* else the exit check says why stdout failed */
+            fprintf(stderr, "nn-eval: %s\n", e.msg);
         goto out;
     }
     rc = 0;
@@ -224,7 +276,8 @@ static int eval_images(nn_model *m, const opts *o, char **args, int nargs)
         rc = 1;
     } else if (nn_eval_images(m, (const char *const *)paths, n, o->topk > 0 ? o->topk : 1,
                               stdout, stderr, "nn-eval", &failed, &e) < 0) {
-        fprintf(stderr, "nn-eval: %s: %s\n", o->model, e.msg);
+        if (!ferror(stdout)) /* else the exit check says why stdout failed */
+            fprintf(stderr, "nn-eval: %s: %s\n", o->model, e.msg);
         rc = 1;
     } else if (failed) {
         rc = 1; /* each was reported on its own line */
@@ -252,6 +305,7 @@ int main(int argc, char **argv)
     };
     opts o = {.split = "test", .device = "auto"};
     int c;
+    nn_check_stdout_at_exit("nn-eval");
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":m:d:k:t:qvhV", longs, NULL)) != -1) {
         switch (c) {
@@ -275,7 +329,10 @@ int main(int argc, char **argv)
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("nn-eval (nn) %s\n", NN_VERSION); return 0;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: {
+            char buf[8];
+            return usage_error("unknown option '%s'", rejected(argv, longs, buf, sizeof buf));
+        }
         }
     }
     if (o.meters && strcmp(o.meters, "list") == 0) {
@@ -298,13 +355,21 @@ int main(int argc, char **argv)
         stdin_used += strcmp(argv[i], "-") == 0;
     if (stdin_used + (strcmp(o.model, "-") == 0) > 1)
         return usage_error("%s", "only one input can be read from stdin ('-')");
+    if (o.confusion_png && strcmp(o.confusion_png, "-") == 0)
+        return usage_error("--confusion-png - and %s both write to standard output; only one "
+                           "output may be stdout: give --confusion-png a file name",
+                           o.confusion ? "--confusion" : "the metrics table");
     if (o.meters && check_meter_names(o.meters))
         return 2;
     int rc = check_device(&o);
     if (rc)
         return rc;
-    nn_set_threads(o.threads);
     nn_error e;
+    if (o.confusion_png && nn_check_output(o.confusion_png, &e) < 0) {
+        fprintf(stderr, "nn-eval: %s\n", e.msg);
+        return 1;
+    }
+    nn_set_threads(o.threads);
     nn_model *m = nn_model_load(o.model, NULL, &e);
     if (!m) {
         if (strcmp(o.model, "-") != 0 && access(o.model, F_OK) != 0)
@@ -312,6 +377,10 @@ int main(int argc, char **argv)
                     "wrote\n", o.model);
         else
             fprintf(stderr, "nn-eval: %s\n", e.msg);
+        return 1;
+    }
+    if (check_topk(m, &o)) {
+        nn_model_free(m);
         return 1;
     }
     if (o.verbose) {

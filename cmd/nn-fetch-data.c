@@ -38,7 +38,7 @@ static const char usage_text[] =
     "  -q, --quiet         errors only\n"
     "  -v, --verbose       say where each file comes from and each step\n"
     "  -h, --help          this help\n"
-    "      --version       the version\n"
+    "  -V, --version       the version\n"
     "\n"
     "Environment: NN_DATA_HOME (download cache, default ~/.cache/nn),\n"
     "NN_DATASETS (the registry file). Exit status: 0 done, 1 failed, 2 usage.\n";
@@ -53,8 +53,7 @@ enum {
     OPT_FROM,
     OPT_MIRROR,
     OPT_RETRIES,
-    OPT_THREADS,
-    OPT_VERSION
+    OPT_THREADS
 };
 
 static const struct option long_opts[] = {
@@ -73,10 +72,11 @@ static const struct option long_opts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, OPT_VERSION},
+    {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
+/* Prints "nn-fetch-data: MESSAGE (see nn-fetch-data --help)"; returns 2. */
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
@@ -85,8 +85,24 @@ static int usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '" PROG " --help'.\n");
+    fprintf(stderr, " (see " PROG " --help)\n");
     return 2;
+}
+
+/* The option getopt_long just rejected, as it was written (buf holds "-X"
+ * for a short one). */
+static const char *rejected(char **argv, char *buf, size_t size)
+{
+    const char *a = argv[optind - 1];
+    if (optopt == 0) /* an unknown long option: optind is past it */
+        return a;
+    if (strncmp(a, "--", 2) == 0 && strchr(a, '=')) /* --NAME=V for an option without value */
+        for (int i = 0; long_opts[i].name; i++)
+            if (long_opts[i].val == optopt &&
+                strncmp(a + 2, long_opts[i].name, strcspn(a + 2, "=")) == 0)
+                return a;
+    snprintf(buf, size, "-%c", optopt);
+    return buf;
 }
 
 /* An integer option in [lo, hi]. */
@@ -159,9 +175,10 @@ static int fetch_model(const nn_registry *r, const char *name, const nn_dataset_
     hold_signals(&old);
     int rc = nn_model_save(m, NULL, output, &e);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    if (rc < 0)
-        fprintf(stderr, PROG ": %s\n", e.msg);
-    else if (!quiet)
+    if (rc < 0) {
+        if (!ferror(stdout)) /* else the exit check says why stdout failed */
+            fprintf(stderr, PROG ": %s\n", e.msg);
+    } else if (!quiet)
         fprintf(stderr, PROG ": %s: %s, %d layers, %zu parameters, input %dx%dx%d, output "
                 "%dx%dx%d\n", strcmp(output, "-") == 0 ? "stdout" : output, name, m->nlayers,
                 nn_model_param_count(m), m->input.c, m->input.h, m->input.w,
@@ -184,14 +201,16 @@ int main(int argc, char **argv)
     o.fetch.timeout_s = 60;
 
     int c;
-    while ((c = getopt_long(argc, argv, "o:lqvh", long_opts, NULL)) != -1) {
+    nn_check_stdout_at_exit(PROG);
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:lqvhV", long_opts, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
         case 'l': list = 1; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
-        case OPT_VERSION: printf(PROG " (nn) " NN_VERSION "\n"); return 0;
+        case 'V': printf(PROG " (nn) " NN_VERSION "\n"); return 0;
         case OPT_SIZE:
             if (int_arg("--size", optarg, 1, 65536, &v))
                 return 2;
@@ -231,7 +250,11 @@ int main(int argc, char **argv)
             if (int_arg("--threads", optarg, 1, 4096, &threads))
                 return 2;
             break;
-        default: return usage_error("unknown option");
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: {
+            char buf[8];
+            return usage_error("unknown option '%s'", rejected(argv, buf, sizeof buf));
+        }
         }
     }
     if (quiet && verbose)
@@ -248,7 +271,7 @@ int main(int argc, char **argv)
         }
         nn_registry_print(r, stdout);
         nn_registry_free(r);
-        return fflush(stdout) == 0 ? 0 : 1;
+        return 0; /* a failed write: the exit check makes it 1 */
     }
     if (optind >= argc) {
         nn_registry_free(r);
@@ -280,6 +303,17 @@ int main(int argc, char **argv)
         nn_registry_free(r);
         return usage_error("-o -: stdout is a terminal; redirect it or name a file");
     }
+    int is_model = r && nn_registry_is_model(r, name);
+    if (is_model && (o.classes || o.test_frac >= 0 || o.limit || o.gray)) {
+        nn_registry_free(r);
+        return usage_error("%s is a pretrained model: --classes, --test-frac, --limit and "
+                           "--gray are for datasets", name);
+    }
+    if (nn_check_output(output, &e) < 0) { /* before any download */
+        fprintf(stderr, PROG ": %s\n", e.msg);
+        nn_registry_free(r);
+        return 1;
+    }
     nn_registry empty = {(char *)"", NULL, 0};
     nn_set_threads((int)threads);
     o.verbose = verbose;
@@ -287,12 +321,7 @@ int main(int argc, char **argv)
     o.fetch.progress = !quiet && isatty(STDERR_FILENO);
     o.warn = quiet ? NULL : print_line;
     o.note = print_line;
-    if (r && nn_registry_is_model(r, name)) {
-        if (o.classes || o.test_frac >= 0 || o.limit || o.gray) {
-            nn_registry_free(r);
-            return usage_error("%s is a pretrained model: --classes, --test-frac, --limit and "
-                               "--gray are for datasets", name);
-        }
+    if (is_model) {
         int rc = fetch_model(r, name, &o, output, quiet);
         nn_registry_free(r);
         return rc;
@@ -309,7 +338,8 @@ int main(int argc, char **argv)
     int rc = nn_dataset_save(d, output, &e);
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (rc < 0) {
-        fprintf(stderr, PROG ": %s\n", e.msg);
+        if (!ferror(stdout)) /* else the exit check says why stdout failed */
+            fprintf(stderr, PROG ": %s\n", e.msg);
         nn_dataset_free(d);
         return 1;
     }

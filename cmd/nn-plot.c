@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *usage_text =
     "usage: nn-plot -o CHART.png -y COL[,COL...] [options] [LABEL=]FILE.tsv...\n"
@@ -20,8 +22,9 @@ static const char *usage_text =
     "                        second and later columns are dashed\n"
     "      --title T         --xlabel T  --ylabel T   texts (defaults: the columns)\n"
     "      --logy            logarithmic y axis\n"
-    "      --ymin A          --ymax B   the y range (default: the data's)\n"
-    "      --size WxH        pixels (800x500)\n"
+    "      --ymin A          --ymax B   the y range (default: the data's; one\n"
+    "                        alone: the other end from the data)\n"
+    "      --size WxH        pixels (800x500; 200x120 to 16384x16384)\n"
     "  -h, --help            this help;  -V, --version  the version\n"
     "LABEL= names a file's lines in the legend (default: the file name\n"
     "without its directory and .tsv). Cells that are not numbers (nan, -)\n"
@@ -31,15 +34,24 @@ static const char *usage_text =
 
 enum { O_TITLE = 256, O_XLABEL, O_YLABEL, O_LOGY, O_YMIN, O_YMAX, O_SIZE };
 
-/* One table: the x values and MAX_COLS y columns, n rows. */
+/* One table: the x values and MAX_COLS y columns, n rows; the x column's
+ * name in the header (malloc'd). */
 typedef struct table {
     float *x, *y[MAX_COLS];
     int n;
+    char *xname;
 } table;
 
-static int usage_error(const char *msg, const char *arg)
+/* Prints "nn-plot: MESSAGE (see nn-plot --help)" and returns 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
-    fprintf(stderr, "nn-plot: %s%s (see nn-plot --help)\n", msg, arg ? arg : "");
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nn-plot: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see nn-plot --help)\n");
+    va_end(ap);
     return 2;
 }
 
@@ -68,6 +80,47 @@ static int column(char **f, int nf, const char *name)
     return -1;
 }
 
+/* The option getopt_long just rejected, as it was written (buf holds "-X"
+ * for a short one). */
+static const char *rejected(char **argv, const struct option *lo, char *buf, size_t size)
+{
+    const char *a = argv[optind - 1];
+    if (optopt == 0) /* an unknown long option: optind is past it */
+        return a;
+    if (strncmp(a, "--", 2) == 0 && strchr(a, '=')) /* --NAME=V for an option without value */
+        for (int i = 0; lo[i].name; i++)
+            if (lo[i].val == optopt && strncmp(a + 2, lo[i].name, strcspn(a + 2, "=")) == 0)
+                return a;
+    snprintf(buf, size, "-%c", optopt);
+    return buf;
+}
+
+/* A finite number of --ymin/--ymax into *v; -1 when text is not one. */
+static int finite_arg(const char *text, float *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtof(text, &end);
+    return end == text || *end || errno || !isfinite(*v) ? -1 : 0;
+}
+
+/* --size WxH within the limits nn_plot_lines draws (200x120..16384x16384). */
+static int size_arg(const char *text, int *w, int *h)
+{
+    char *end;
+    errno = 0;
+    long a = strtol(text, &end, 10), b = 0;
+    if (end == text || *end != 'x' || text[0] == '-' || text[0] == '+')
+        return -1;
+    text = end + 1;
+    b = strtol(text, &end, 10);
+    if (end == text || *end || errno || text[0] == '-' || text[0] == '+' || a < 200 ||
+        b < 120 || a > 16384 || b > 16384)
+        return -1;
+    *w = (int)a, *h = (int)b;
+    return 0;
+}
+
 static float cell(char **f, int nf, int i)
 {
     char *end;
@@ -81,13 +134,16 @@ static float cell(char **f, int nf, int i)
 static int read_table(const char *path, const char *xcol, char **ycols, int ny,
                       table *t, nn_error *e)
 {
+    struct stat st;
+    memset(t, 0, sizeof *t);
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return nn_fail(e, "%s: is a directory; give a TSV file", path);
     FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
     if (!fp)
         return nn_fail(e, "%s: cannot open: %s", path, strerror(errno));
     char *line = NULL, *f[256];
     size_t cap = 0, rows = 0;
     int xi = 0, yi[MAX_COLS], header = 0, rc = 0;
-    memset(t, 0, sizeof *t);
     while (getline(&line, &cap, fp) >= 0) {
         if (line[0] == '#' || line[strspn(line, " \t\r\n")] == 0)
             continue;
@@ -101,6 +157,8 @@ static int read_table(const char *path, const char *xcol, char **ycols, int ny,
             for (int j = 0; j < ny && rc == 0; j++)
                 if ((yi[j] = column(f, nf, ycols[j])) < 0)
                     rc = nn_fail(e, "%s: no column '%s' in the header", path, ycols[j]);
+            if (rc == 0 && !(t->xname = strdup(f[xi])))
+                rc = nn_fail(e, "%s: out of memory", path);
             if (rc)
                 break;
             continue;
@@ -123,12 +181,35 @@ static int read_table(const char *path, const char *xcol, char **ycols, int ny,
             t->y[j][t->n] = cell(f, nf, yi[j]);
         t->n++;
     }
-    if (rc == 0 && !header)
+    if (rc == 0 && ferror(fp))
+        rc = nn_fail(e, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
+    else if (rc == 0 && !header)
         rc = nn_fail(e, "%s: empty: no header line", path);
     free(line);
     if (fp != stdin)
         fclose(fp);
     return rc;
+}
+
+/* The end of the y axis that --ymin or --ymax left out: the largest (hi)
+ * or smallest drawn value of the n series (above 0 on a log axis). 0 and
+ * a message when no value lies beyond the given end. */
+static int other_end(const nn_series *s, int n, nn_chart *c, int hi, nn_error *e)
+{
+    float lo = INFINITY, up = -INFINITY;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < s[i].n; j++) {
+            float y = s[i].y[j];
+            if (isfinite(y) && !(c->logy && y <= 0))
+                lo = fminf(lo, y), up = fmaxf(up, y);
+        }
+    if (hi && up > c->ymin)
+        return c->ymax = up, 0;
+    if (!hi && lo < c->ymax)
+        return c->ymin = lo, 0;
+    if (hi)
+        return nn_fail(e, "--ymin %g: no value to draw lies above it; give --ymax too", c->ymin);
+    return nn_fail(e, "--ymax %g: no value to draw lies below it; give --ymin too", c->ymax);
 }
 
 /* The legend name of a file argument: LABEL of LABEL=FILE, else the file
@@ -159,10 +240,12 @@ int main(int argc, char **argv)
     const char *out = NULL, *xcol = NULL;
     char *ylist = NULL, *ycols[MAX_COLS];
     nn_chart chart = {0};
+    const char *ymin = NULL, *ymax = NULL; /* as given */
     int ny = 0, c;
+    char buf[8];
+    nn_check_stdout_at_exit("nn-plot");
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:x:y:hV", lo, NULL)) != -1) {
-        char *end;
+    while ((c = getopt_long(argc, argv, ":o:x:y:hV", lo, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'x': xcol = optarg; break;
@@ -171,38 +254,50 @@ int main(int argc, char **argv)
         case O_XLABEL: chart.xlabel = optarg; break;
         case O_YLABEL: chart.ylabel = optarg; break;
         case O_LOGY: chart.logy = 1; break;
-        case O_YMIN: case O_YMAX: {
-            float v = strtof(optarg, &end);
-            if (end == optarg || *end)
-                return usage_error("not a number: ", optarg);
-            *(c == O_YMIN ? &chart.ymin : &chart.ymax) = v;
+        case O_YMIN:
+            if (finite_arg(optarg, &chart.ymin) < 0)
+                return usage_error("--ymin: '%s' is not a finite number", optarg);
+            ymin = optarg;
             break;
-        }
+        case O_YMAX:
+            if (finite_arg(optarg, &chart.ymax) < 0)
+                return usage_error("--ymax: '%s' is not a finite number", optarg);
+            ymax = optarg;
+            break;
         case O_SIZE:
-            if (sscanf(optarg, "%dx%d", &chart.width, &chart.height) != 2 ||
-                chart.width < 100 || chart.height < 100)
-                return usage_error("--size takes WxH of at least 100x100, not ", optarg);
+            if (size_arg(optarg, &chart.width, &chart.height) < 0)
+                return usage_error("--size: '%s' is not WxH from 200x120 to 16384x16384", optarg);
             break;
         case 'h': fputs(usage_text, stdout); return 0;
-        case 'V': printf("nn-plot %s\n", NN_VERSION); return 0;
-        default: return usage_error("unknown option or missing value: ", argv[optind - 1]);
+        case 'V': printf("nn-plot (nn) %s\n", NN_VERSION); return 0;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", rejected(argv, lo, buf, sizeof buf));
         }
     }
     if (!out)
-        return usage_error("give the chart file with -o CHART.png", 0);
+        return usage_error("give the chart file with -o CHART.png");
     if (!ylist)
-        return usage_error("give the y columns with -y COL[,COL...]", 0);
+        return usage_error("give the y columns with -y COL[,COL...]");
     if (optind == argc)
-        return usage_error("give one or more TSV files", 0);
+        return usage_error("give one or more TSV files");
     for (char *p = strtok(ylist, ","); p; p = strtok(NULL, ","))
         if (ny == MAX_COLS)
-            return usage_error("too many -y columns (at most 16)", 0);
+            return usage_error("too many -y columns (at most 16)");
         else
             ycols[ny++] = p;
     if (ny == 0)
-        return usage_error("-y names no column", 0);
-    if (!chart.xlabel)
-        chart.xlabel = xcol ? xcol : "";
+        return usage_error("-y names no column");
+    if (ymin && ymax && !(chart.ymin < chart.ymax))
+        return usage_error("--ymin %s must be below --ymax %s", ymin, ymax);
+    if (chart.logy && ymin && chart.ymin <= 0)
+        return usage_error("--ymin %s: a log y axis (--logy) needs it above 0", ymin);
+    if (chart.logy && ymax && chart.ymax <= 0)
+        return usage_error("--ymax %s: a log y axis (--logy) needs it above 0", ymax);
+    nn_error e = {0};
+    if (nn_check_output(out, &e) < 0) {
+        fprintf(stderr, "nn-plot: %s\n", e.msg);
+        return 1;
+    }
     if (!chart.ylabel)
         chart.ylabel = ny == 1 ? ycols[0] : "";
 
@@ -210,7 +305,6 @@ int main(int argc, char **argv)
     table *t = calloc((size_t)nfiles, sizeof *t);
     nn_series *s = calloc((size_t)ns, sizeof *s);
     char **labels = calloc((size_t)ns + nfiles, sizeof *labels);
-    nn_error e = {0};
     if (!t || !s || !labels) {
         fprintf(stderr, "nn-plot: out of memory\n");
         return 1;
@@ -230,12 +324,16 @@ int main(int argc, char **argv)
             si->x = t[i].x, si->y = t[i].y[j], si->n = t[i].n, si->dashed = j > 0;
         }
     }
+    if (rc == 0 && !chart.xlabel) /* the x column's name in the first table */
+        chart.xlabel = xcol ? xcol : t[0].xname ? t[0].xname : "";
+    if (rc == 0 && !ymin != !ymax)
+        rc = other_end(s, ns, &chart, ymin != NULL, &e);
     if (rc == 0)
         rc = nn_plot_lines(out, &chart, s, ns, &e);
-    if (rc < 0)
+    if (rc < 0 && !ferror(stdout)) /* else the exit check says why stdout failed */
         fprintf(stderr, "nn-plot: %s\n", e.msg);
     for (int i = 0; i < nfiles; i++) {
-        free(t[i].x);
+        free(t[i].x), free(t[i].xname);
         for (int j = 0; j < ny; j++)
             free(t[i].y[j]);
     }

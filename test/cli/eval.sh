@@ -135,8 +135,31 @@ err "unknown meter (lists the valid ones)" 2 "'f1'.*accuracy.*auc" -m model.h5 -
 err "auc on a three-class model" 2 "two-class" -m model.h5 -d data.h5 --meter auc
 err "--device cuda without a CUDA backend for inference" 1 "no GPU found\|runs no layers yet\|no CUDA backend" -m model.h5 -d data.h5 --device cuda
 err "an unknown --device is a usage error that lists the devices" 2 "use cpu, cuda or auto" -m model.h5 -d data.h5 --device tpu
-err "unknown option" 2 "unknown option" -m model.h5 -d data.h5 --bogus
+err "unknown option: one line naming it" 2 "^nn-eval: unknown option '--bogus' (see nn-eval --help)$" -m model.h5 -d data.h5 --bogus
 err "neither data nor images" 2 "DATA.h5 or image files" -m model.h5
+err "--topk above the class count names the count" 1 "--topk 4: model.h5 has 3 classes" -m model.h5 -d data.h5 -k 4
+err "topN above the class count names the count" 1 "--meter top4: model.h5 has 3 classes" -m model.h5 -d data.h5 --meter accuracy,top4
+err "--topk above the class count, with images" 1 "--topk 4: model.h5 has 3 classes" -m model.h5 -k 4 a.png
+err "--confusion-png - beside the metrics table on stdout" 2 "--confusion-png - and the metrics table.*only one" -m model.h5 -d data.h5 --confusion-png -
+err "--confusion-png - beside --confusion on stdout" 2 "--confusion-png - and --confusion.*only one" -m model.h5 -d data.h5 --confusion --confusion-png -
+err "--confusion-png in a missing directory fails before the model is read" 1 "no-dir/c.png: cannot create" -m missing.h5 -d data.h5 --confusion-png no-dir/c.png
+err "--confusion-png naming a directory" 1 "is a directory" -m model.h5 -d data.h5 --confusion-png .
+
+# full: a device where every write fails with ENOSPC (a full disk), made here
+name="nn-eval: a failed write to stdout (a full disk) is status 1 with one line"
+if ! mknod -m 666 full c 1 7 2>/dev/null; then
+    skip "$name" "mknod cannot make a full device here"
+else
+    ok=1 why=
+    for args in "--meter list" "-q" "-q --confusion" "a.png"; do
+        case $args in a.png) set -- -m model.h5 a.png ;; *) set -- -m model.h5 -d data.h5 $args ;; esac
+        "$E" "$@" >full 2>err </dev/null; rc=$?
+        if [ "$rc" != 1 ] || [ "$(wc -l <err)" -ne 1 ] || ! grep -q "standard output: write failed" err; then
+            ok=0 why="$why [$args: status $rc: $(cat err)]"
+        fi
+    done
+    if [ $ok = 1 ]; then pass "$name"; else fail "$name" "$why"; fi
+fi
 
 name="nn-eval error: an unreadable image is one line naming it, the others are still predicted, status 1"
 "$E" -m model.h5 a.png bad.png c.png >out 2>err; rc=$?

@@ -167,8 +167,16 @@ $code" 2>&1)
 # ---- the program's own options --------------------------------------------------
 "$prog" --help >"$tmp/help" 2>&1 && grep -q -- "--test-frac" "$tmp/help" && [ "$(wc -l <"$tmp/help")" -le 40 ] \
     && pass "--help fits a screen and names the options" || fail "--help" "$(head -3 "$tmp/help")"
-"$prog" --version | grep -q '^nn-fetch-data (nn) ' && pass "--version" || fail "--version" "no version line"
-run badopt --no-such-option; [ "$(rc badopt)" = 2 ] && pass "an unknown option is a usage error (2)" || fail "unknown option" "$(why badopt)"
+"$prog" --version | grep -q '^nn-fetch-data (nn) ' && "$prog" -V | grep -q '^nn-fetch-data (nn) ' \
+    && pass "--version and -V" || fail "--version" "no version line"
+run badopt --no-such-option
+[ "$(rc badopt)" = 2 ] && [ "$(wc -l <"$tmp/out/badopt.err")" = 1 ] \
+    && [ "$(cat "$tmp/out/badopt.err")" = "nn-fetch-data: unknown option '--no-such-option' (see nn-fetch-data --help)" ] \
+    && pass "an unknown option is a usage error (2): one line with the program's name, not its path" \
+    || fail "unknown option" "$(why badopt)"
+run badshort -Z tiny-mnist -o "$tmp/x.h5"
+[ "$(rc badshort)" = 2 ] && [ "$(cat "$tmp/out/badshort.err")" = "nn-fetch-data: unknown option '-Z' (see nn-fetch-data --help)" ] \
+    && pass "an unknown short option is one line naming it" || fail "unknown short option" "$(why badshort)"
 run noout tiny-mnist; [ "$(rc noout)" = 2 ] && err_has noout "-o FILE" && pass "no -o is a usage error" || fail "no -o" "$(why noout)"
 run unknown no-such-set -o "$tmp/x.h5"
 [ "$(rc unknown)" = 2 ] && err_has unknown "no-such-set: unknown dataset" && err_has unknown "tiny-mnist" \
@@ -184,6 +192,26 @@ for n in mnist fashion-mnist cifar10 oxford-pets dogs-vs-cats; do grep -q "^$n$T
 [ $ok = 1 ] && ! grep -v '^name' "$tmp/real-list" | awk -F "$T" '$5 != "-" && length($5) != 64 && !($2 ~ /^keras:/ && length($5) == 32)' | grep -q . \
     && pass "the installed registry lists mnist, fashion-mnist, cifar10, oxford-pets, dogs-vs-cats with SHA-256 sums (MD5 only for Keras's weights)" \
     || fail "real registry" "$(head -3 "$tmp/real-list")"
+
+# outputs: checked before any download; a failed write to stdout is status 1
+before=$(grep -c . "$tmp/log" 2>/dev/null)
+run nodir tiny-mnist --mirror "$url/" -o "$tmp/no-dir/m.h5"
+[ "$(rc nodir)" = 1 ] && err_has nodir "no-dir/m.h5: cannot create" && [ "$(wc -l <"$tmp/out/nodir.err")" = 1 ] \
+    && [ "$(grep -c . "$tmp/log" 2>/dev/null)" = "$before" ] && [ ! -e "$tmp/cache/tiny-mnist" ] \
+    && pass "-o in a missing directory fails (1) before any download" || fail "-o missing directory" "$(why nodir)"
+run outdir tiny-mnist --mirror "$url/" -o "$tmp"
+[ "$(rc outdir)" = 1 ] && err_has outdir "is a directory" && [ "$(grep -c . "$tmp/log" 2>/dev/null)" = "$before" ] \
+    && pass "-o naming a directory fails (1) before any download" || fail "-o directory" "$(why outdir)"
+if ! mknod -m 666 "$tmp/full" c 1 7 2>/dev/null; then
+    skip "a full stdout" "mknod cannot make a full device here"
+else
+    NN_DATA_HOME=$tmp/cache "$prog" --list >"$tmp/full" 2>"$tmp/out/full.err"; st=$?
+    [ $st = 1 ] && [ "$(wc -l <"$tmp/out/full.err")" = 1 ] && grep -q "^nn-fetch-data: standard output: write failed" "$tmp/out/full.err" \
+        && pass "--list to a full disk: status 1, one line" || fail "--list to a full disk" "status $st: $(cat "$tmp/out/full.err")"
+    NN_DATA_HOME=$tmp/cache "$prog" -q "folder:$tmp/folder" --size 6 -o - >"$tmp/full" 2>"$tmp/out/full.err"; st=$?
+    [ $st = 1 ] && [ "$(wc -l <"$tmp/out/full.err")" = 1 ] && grep -q "^nn-fetch-data: standard output: write failed" "$tmp/out/full.err" \
+        && pass "-o - to a full disk: status 1, one line" || fail "-o - to a full disk" "status $st: $(cat "$tmp/out/full.err")"
+fi
 
 # ---- downloads -------------------------------------------------------------------
 out=$tmp/m.h5
