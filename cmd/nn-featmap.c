@@ -4,6 +4,7 @@
 #include "nn.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ static const char *usage_text =
     "  -a, --arch FILE        an untrained architecture instead (nn-arch(5))\n"
     "      --init INIT        with -a: conv/dense weights (normal:0.01, xavier, he)\n"
     "      --seed N           with -a: initial weights; random inputs (1)\n"
+    "      --classes N        with -a: what 'dense classes' means (10)\n"
     "  -l, --layer L          layer index or name (--hist alone: all layers)\n"
     "      --input random:N   N standard-normal inputs instead of images\n"
     "  -o, --output FILE      per-filter means [N,C] as nn-acts(5) HDF5; - stdout\n"
@@ -31,27 +33,64 @@ static const char *usage_text =
     "      --top-images K     print the K images that excite it most (TSV)\n"
     "      --montage FILE     ... and draw them in a labelled grid\n"
     "  -b, --batch N          inputs per forward pass (16)\n"
-    "      --threads N        threads (default: all cores)\n"
+    "      --threads N        threads (0: all cores, the default)\n"
     "      --device D         cpu, auto or cuda (cpu)\n"
     "  -q, --quiet            no messages but errors\n"
     "  -v, --verbose          more messages\n"
-    "      --help, --version\n"
+    "  -h, --help; -V, --version\n"
     "Tables go to stdout, or to stderr when stdout holds the -o file.\n";
 
-enum { O_INIT = 256, O_SEED, O_INPUT, O_MAPS, O_TOP, O_PLOT, O_GRID, O_HIST, O_SPLIT,
-       O_FILTER, O_TOPIMG, O_MONTAGE, O_THREADS, O_DEVICE, O_HELP, O_VERSION };
+enum { O_INIT = 256, O_SEED, O_CLASSES, O_INPUT, O_MAPS, O_TOP, O_PLOT, O_GRID, O_HIST, O_SPLIT,
+       O_FILTER, O_TOPIMG, O_MONTAGE, O_THREADS, O_DEVICE };
 
 typedef struct opts {
     const char *model, *arch, *init, *layer, *input, *out, *plot, *grid, *hist, *data,
         *split, *montage, *device;
     long seed;
-    int maps, top, filter, top_images, batch, threads, quiet, verbose;
+    int classes, maps, top, filter, top_images, batch, threads, quiet, verbose;
 } opts;
 
-static int usage_error(const char *msg, const char *arg)
+/* Prints "nn-featmap: MESSAGE (see nn-featmap --help)" and returns 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
-    fprintf(stderr, "nn-featmap: %s%s (see nn-featmap --help)\n", msg, arg ? arg : "");
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nn-featmap: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see nn-featmap --help)\n");
+    va_end(ap);
     return 2;
+}
+
+/* The option getopt_long just rejected, as it was written (buf holds "-X"
+ * for a short one). */
+static const char *rejected(char **argv, const struct option *lo, char *buf, size_t size)
+{
+    const char *a = argv[optind - 1];
+    if (optopt == 0) /* an unknown long option: optind is past it */
+        return a;
+    if (strncmp(a, "--", 2) == 0) /* --NAME=V for an option without value */
+        for (int i = 0; lo[i].name; i++)
+            if (lo[i].val == optopt && strncmp(a + 2, lo[i].name, strcspn(a + 2, "=")) == 0)
+                return a;
+    snprintf(buf, size, "-%c", optopt);
+    return buf;
+}
+
+/* The whole-number value of option `name` in [min, max] into *out: 0, or 2
+ * after a usage error that names the option and the valid range. */
+static int whole_option(const char *name, const char *arg, long min, long max, long *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (end != arg && *end == 0 && v >= min && v <= max) {
+        *out = v;
+        return 0;
+    }
+    if (end != arg && *end == 0 && v > max)
+        return usage_error("%s: %s is too large (at most %ld)", name, arg, max);
+    return usage_error("%s: '%s' is not a whole number >= %ld", name, arg, min);
 }
 
 /* A non-negative integer option, or -1. */
@@ -75,7 +114,7 @@ static nn_model *get_model(const opts *o, nn_model **full, nn_error *e)
     if (o->model) {
         m = nn_model_load(o->model, NULL, e);
     } else {
-        m = nn_model_from_arch_file(o->arch, 0, e);
+        m = nn_model_from_arch_file(o->arch, o->classes, e);
         nn_init init;
         if (m && o->init && nn_init_parse(&init, o->init, e) < 0) {
             nn_model_free(m);
@@ -134,9 +173,20 @@ static int top_images(const opts *o, nn_model *m, int layer, FILE *tsv, nn_error
     if (!d)
         return -1;
     const nn_split *s = strcmp(o->split, "train") == 0 ? &d->train : &d->test;
+    const char *mname = o->model ? o->model : o->arch;
+    nn_dims in = m->input;
     nn_scored *best = malloc((size_t)o->top_images * sizeof *best);
     int n = 0, rc = best ? 0 : nn_fail(e, "out of memory");
     nn_error sub;
+    /* like nn-eval: dataset images are never resized (channels: nn_top_images) */
+    if (rc == 0 && d->c == in.c && (d->h != in.h || d->w != in.w))
+        rc = nn_fail(e, "%s has %dx%dx%d images (CxHxW) but %s takes %dx%dx%d; give a "
+                     "dataset of the model's input size", o->data, d->c, d->h, d->w, mname,
+                     in.c, in.h, in.w);
+    if (rc == 0 && s->n == 0)
+        rc = nn_fail(e, "%s: the %s split has no images; search the other split (--split %s) "
+                     "or fetch the dataset again", o->data, o->split,
+                     strcmp(o->split, "train") == 0 ? "test" : "train");
     if (rc == 0 && nn_top_images(m, layer, o->filter, s, d->h, d->w, d->c, o->batch,
                                  o->top_images, best, &n, &sub) < 0)
         rc = nn_fail(e, "%s: %s", o->data, sub.msg);
@@ -255,23 +305,99 @@ static int spikes(const opts *o, nn_model *m, int layer, const float *x, int n, 
     return rc;
 }
 
+/* Is path standard output ("-")? */
+static int is_stdout(const char *path)
+{
+    return path && strcmp(path, "-") == 0;
+}
+
+/* Usage checks after parsing: 0, or 2 after the message. */
+static int check_usage(const opts *o, int nfiles)
+{
+    if (!o->model == !o->arch)
+        return usage_error("give a model (-m MODEL.h5) or an architecture (-a ARCH.nn)");
+    if (o->init && !o->arch)
+        return usage_error("--init goes with -a ARCH.nn (a model file has its weights)");
+    if (o->classes && !o->arch)
+        return usage_error("--classes goes with -a ARCH.nn (a model file knows its classes)");
+    long nrand = o->input ? number(o->input + 7, 1) : 0;
+    if (o->input && (strncmp(o->input, "random:", 7) || nrand < 1 || nrand > 1 << 24))
+        return usage_error("--input takes random:N (N from 1 to 2^24), not %s", o->input);
+    if (o->input && nfiles)
+        return usage_error("give images or --input random:N, not both");
+    int inputs = nfiles || o->input, image_work = o->out || o->top || o->plot || o->grid;
+    if ((image_work || o->hist) && !inputs)
+        return usage_error("no inputs: give IMAGE files or --input random:N");
+    if (!image_work && !o->hist && !o->data)
+        return usage_error("nothing to do: give -o, --top, --plot, --grid, --hist or -d");
+    if (!o->layer && (image_work || o->data))
+        return usage_error("-l LAYER is needed (an index or a layer name)");
+    if (o->maps && !o->out)
+        return usage_error("--maps keeps the maps in the -o file; give -o");
+    if (o->data && (o->filter < 0 || o->top_images < 1))
+        return usage_error("-d DATA.h5 goes with --filter F and --top-images K");
+    if (!o->data && (o->filter >= 0 || o->top_images || o->montage))
+        return usage_error("--filter, --top-images and --montage need -d DATA.h5");
+    if (strcmp(o->split, "test") && strcmp(o->split, "train"))
+        return usage_error("--split is test or train, not %s", o->split);
+    /* standard output takes one thing: the -o file, a picture or the tables */
+    const char *to_stdout[8];
+    int n = 0;
+    if (is_stdout(o->out))
+        to_stdout[n++] = "-o -";
+    if (is_stdout(o->plot))
+        to_stdout[n++] = "--plot -";
+    if (is_stdout(o->grid))
+        to_stdout[n++] = "--grid -";
+    if (is_stdout(o->hist))
+        to_stdout[n++] = "--hist -";
+    if (is_stdout(o->montage))
+        to_stdout[n++] = "--montage -";
+    if (!is_stdout(o->out) && (o->top || o->hist || o->data)) /* else they go to stderr */
+        to_stdout[n++] = o->top ? "the --top table" : o->hist ? "the --hist table"
+                                                              : "the --top-images table";
+    if (n > 1)
+        return usage_error("%s and %s both write to standard output; only one output can "
+                           "be '-'", to_stdout[0], to_stdout[1]);
+    return 0;
+}
+
+/* Every output file can be created: 0, or 1 after the message (before any
+ * work, so that a failed run leaves no outputs behind). */
+static int check_outputs(const opts *o)
+{
+    const char *paths[] = {o->out, o->plot, o->grid, o->hist, o->montage};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        nn_error e;
+        if (paths[i] && nn_check_output(paths[i], &e) < 0)
+            return fail(&e);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {
         {"model", 1, 0, 'm'},       {"arch", 1, 0, 'a'},       {"init", 1, 0, O_INIT},
-        {"seed", 1, 0, O_SEED},     {"layer", 1, 0, 'l'},      {"input", 1, 0, O_INPUT},
-        {"output", 1, 0, 'o'},      {"maps", 0, 0, O_MAPS},    {"top", 1, 0, O_TOP},
-        {"plot", 1, 0, O_PLOT},     {"grid", 1, 0, O_GRID},    {"hist", 1, 0, O_HIST},
-        {"data", 1, 0, 'd'},        {"split", 1, 0, O_SPLIT},  {"filter", 1, 0, O_FILTER},
-        {"top-images", 1, 0, O_TOPIMG}, {"montage", 1, 0, O_MONTAGE},
-        {"batch", 1, 0, 'b'},       {"threads", 1, 0, O_THREADS},
+        {"seed", 1, 0, O_SEED},     {"classes", 1, 0, O_CLASSES}, {"layer", 1, 0, 'l'},
+        {"input", 1, 0, O_INPUT},   {"output", 1, 0, 'o'},     {"maps", 0, 0, O_MAPS},
+        {"top", 1, 0, O_TOP},       {"plot", 1, 0, O_PLOT},    {"grid", 1, 0, O_GRID},
+        {"hist", 1, 0, O_HIST},     {"data", 1, 0, 'd'},       {"split", 1, 0, O_SPLIT},
+        {"filter", 1, 0, O_FILTER}, {"top-images", 1, 0, O_TOPIMG},
+        {"montage", 1, 0, O_MONTAGE}, {"batch", 1, 0, 'b'},   {"threads", 1, 0, O_THREADS},
         {"device", 1, 0, O_DEVICE}, {"quiet", 0, 0, 'q'},      {"verbose", 0, 0, 'v'},
-        {"help", 0, 0, O_HELP},     {"version", 0, 0, O_VERSION}, {0, 0, 0, 0}};
+        {"help", 0, 0, 'h'},        {"version", 0, 0, 'V'},    {0, 0, 0, 0}};
     opts o = {.split = "test", .device = "cpu", .seed = 1, .filter = -1, .batch = 16};
-    int c;
+    int c, li;
+    nn_check_stdout_at_exit("nn-featmap");
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "m:a:l:o:d:b:qv", lo, NULL)) != -1) {
-        long v = 0;
+    while ((li = -1, c = getopt_long(argc, argv, ":m:a:l:o:d:b:qvhV", lo, &li)) != -1) {
+        long v = 0, max = 1 << 30;
+        char name[32];
+        if (li >= 0)
+            snprintf(name, sizeof name, "--%s", lo[li].name);
+        else
+            snprintf(name, sizeof name, "-%c", c);
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'a': o.arch = optarg; break;
@@ -289,52 +415,52 @@ int main(int argc, char **argv)
         case O_DEVICE: o.device = optarg; break;
         case 'q': o.quiet = 1; break;
         case 'v': o.verbose = 1; break;
-        case O_HELP: fputs(usage_text, stdout); return 0;
-        case O_VERSION: printf("nn-featmap %s\n", NN_VERSION); return 0;
-        case O_SEED: case O_TOP: case O_FILTER: case O_TOPIMG: case 'b': case O_THREADS:
-            if ((v = number(optarg, c == O_SEED || c == O_FILTER ? 0 : 1)) < 0 || v > 1 << 30)
-                return usage_error("not a valid number: ", optarg);
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': printf("nn-featmap %s\n", NN_VERSION); return 0;
+        case O_SEED: case O_CLASSES: case O_TOP: case O_FILTER: case O_TOPIMG: case 'b':
+        case O_THREADS: {
+            long min = c == O_SEED || c == O_FILTER || c == O_THREADS ? 0 : 1;
+            if (c == O_CLASSES || c == O_THREADS)
+                max = 1 << 20;
+            if (whole_option(name, optarg, min, max, &v))
+                return 2;
             if (c == O_SEED) o.seed = v;
+            else if (c == O_CLASSES) o.classes = (int)v;
             else if (c == O_TOP) o.top = (int)v;
             else if (c == O_FILTER) o.filter = (int)v;
             else if (c == O_TOPIMG) o.top_images = (int)v;
             else if (c == 'b') o.batch = (int)v;
             else o.threads = (int)v;
             break;
-        default:
-            return usage_error("unknown option or missing value: ", argv[optind - 1]);
+        }
+        case ':': {
+            const char *a = argv[optind - 1];
+            if (strncmp(a, "--", 2) != 0)
+                snprintf(name, sizeof name, "-%c", optopt), a = name;
+            return usage_error("option '%s' needs a value", a);
+        }
+        default: {
+            const char *a = rejected(argv, lo, name, sizeof name);
+            if (optopt && strncmp(a, "--", 2) == 0 && strchr(a, '='))
+                return usage_error("option '%.*s' takes no value", (int)strcspn(a, "="), a);
+            return usage_error("unknown option '%s'", a);
+        }
         }
     }
     int nfiles = argc - optind;
-    if (!o.model == !o.arch)
-        return usage_error("give a model (-m MODEL.h5) or an architecture (-a ARCH.nn)", 0);
-    if (o.init && !o.arch)
-        return usage_error("--init goes with -a ARCH.nn (a model file has its weights)", 0);
-    long nrand = o.input ? number(o.input + 7, 1) : 0;
-    if (o.input && (strncmp(o.input, "random:", 7) || nrand < 1 || nrand > 1 << 24))
-        return usage_error("--input takes random:N (N from 1 to 2^24), not ", o.input);
-    if (o.input && nfiles)
-        return usage_error("give images or --input random:N, not both", 0);
+    int urc = check_usage(&o, nfiles);
+    if (urc)
+        return urc;
+    if (check_outputs(&o))
+        return 1;
+    if (o.arch && !o.classes)
+        o.classes = 10;
     int inputs = nfiles || o.input, image_work = o.out || o.top || o.plot || o.grid;
-    if ((image_work || o.hist) && !inputs)
-        return usage_error("no inputs: give IMAGE files or --input random:N", 0);
-    if (!image_work && !o.hist && !o.data)
-        return usage_error("nothing to do: give -o, --top, --plot, --grid, --hist or -d", 0);
-    if (!o.layer && (image_work || o.data))
-        return usage_error("-l LAYER is needed (an index or a layer name)", 0);
-    if (o.maps && !o.out)
-        return usage_error("--maps keeps the maps in the -o file; give -o", 0);
-    if (o.data && (o.filter < 0 || o.top_images < 1))
-        return usage_error("-d DATA.h5 goes with --filter F and --top-images K", 0);
-    if (!o.data && (o.filter >= 0 || o.top_images || o.montage))
-        return usage_error("--filter, --top-images and --montage need -d DATA.h5", 0);
-    if (strcmp(o.split, "test") && strcmp(o.split, "train"))
-        return usage_error("--split is test or train, not ", o.split);
     nn_device dev;
     nn_error de;
     int drc = nn_device_choose(o.device, &dev, &de);
     if (drc == -2)
-        return usage_error(de.msg, 0);
+        return usage_error("%s", de.msg);
     if (drc < 0)
         return fprintf(stderr, "nn-featmap: %s\n", de.msg), 1;
     if (o.threads)
@@ -375,14 +501,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "nn-featmap: layer %d (%s) of %s: %d input%s in %.2f s\n", layer,
                 layer >= 0 ? m->layers[layer].name : "-", mname, n, n == 1 ? "" : "s",
                 nn_now() - t0);
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "nn-featmap: stdout: write failed\n");
-        goto done;
-    }
-    rc = 0;
+    rc = 0; /* a failed write to stdout: the exit check makes it 1 */
     goto done;
 fail:
-    fail(&e);
+    if (!ferror(stdout)) /* else the exit check says why stdout failed */
+        fail(&e);
 done:
     nn_strv_free(names);
     free(x);

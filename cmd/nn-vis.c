@@ -4,6 +4,7 @@
 #include "nn.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,35 +32,73 @@ static const char *usage_text =
     "      --batch N             filters optimized together (0: as memory allows)\n"
     "      --cols N              grid columns (0: about square)\n"
     "      --weights             draw the conv layer's raw filters instead\n"
-    "      --threads N           threads (default: all cores)\n"
+    "      --threads N           threads (0: all cores, the default)\n"
     "      --device D            cpu, auto or cuda (cpu)\n"
     "  -q, --quiet               no table of activations\n"
     "  -v, --verbose             a line per filter and scale on stderr\n"
-    "      --help, --version\n";
+    "  -h, --help; -V, --version\n";
 
 enum { O_FROM = 256, O_TOP, O_FRAMES, O_SIZE, O_UPS, O_FACTOR, O_STEPS, O_LR, O_WD,
-       O_BLUR, O_SEED, O_BATCH, O_COLS, O_WEIGHTS, O_THREADS, O_DEVICE, O_HELP, O_VERSION };
+       O_BLUR, O_SEED, O_BATCH, O_COLS, O_WEIGHTS, O_THREADS, O_DEVICE };
 
-static int usage_error(const char *msg, const char *arg)
+/* Prints "nn-vis: MESSAGE (see nn-vis --help)" and returns 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
-    fprintf(stderr, "nn-vis: %s%s (see nn-vis --help)\n", msg, arg ? arg : "");
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nn-vis: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see nn-vis --help)\n");
+    va_end(ap);
     return 2;
 }
 
-static int number(const char *s, long min, long max, long *out)
+/* The option getopt_long just rejected, as it was written (buf holds "-X"
+ * for a short one). */
+static const char *rejected(char **argv, const struct option *lo, char *buf, size_t size)
+{
+    const char *a = argv[optind - 1];
+    if (optopt == 0) /* an unknown long option: optind is past it */
+        return a;
+    if (strncmp(a, "--", 2) == 0) /* --NAME=V for an option without value */
+        for (int i = 0; lo[i].name; i++)
+            if (lo[i].val == optopt && strncmp(a + 2, lo[i].name, strcspn(a + 2, "=")) == 0)
+                return a;
+    snprintf(buf, size, "-%c", optopt);
+    return buf;
+}
+
+/* A whole number in [min, max] into *out: 0, or 2 after a usage error that
+ * names the option and the valid range. */
+static int number(const char *name, const char *s, long min, long max, long *out)
 {
     char *end;
     long v = strtol(s, &end, 10);
-    *out = v;
-    return end != s && *end == 0 && v >= min && v <= max ? 0 : -1;
+    if (end != s && *end == 0 && v >= min && v <= max) {
+        *out = v;
+        return 0;
+    }
+    if (max < 1 << 20)
+        return usage_error("%s: '%s' is not a whole number from %ld to %ld", name, s, min, max);
+    if (end != s && *end == 0 && v > max)
+        return usage_error("%s: %s is too large (at most %ld)", name, s, max);
+    return usage_error("%s: '%s' is not a whole number >= %ld", name, s, min);
 }
 
-static int real(const char *s, double min, double *out)
+/* A number in [min, max] (above min when open) into *out: 0, or 2 after a
+ * usage error that names the option and the valid range. */
+static int real(const char *name, const char *s, double min, int open, double max,
+                double *out)
 {
     char *end;
     double v = strtod(s, &end);
-    *out = v;
-    return end != s && *end == 0 && v >= min && v < 1e30 ? 0 : -1;
+    if (end != s && *end == 0 && (open ? v > min : v >= min) && v <= max) {
+        *out = v;
+        return 0;
+    }
+    return usage_error("%s: '%s' is not a number %s %g and <= %g", name, s, open ? ">" : ">=",
+                       min, max);
 }
 
 /* "3,17,265" -> filters; -1 on a bad list. */
@@ -152,18 +191,24 @@ int main(int argc, char **argv)
         {"wd", 1, 0, O_WD},          {"blur", 1, 0, O_BLUR},       {"seed", 1, 0, O_SEED},
         {"batch", 1, 0, O_BATCH},    {"cols", 1, 0, O_COLS},       {"weights", 0, 0, O_WEIGHTS},
         {"threads", 1, 0, O_THREADS}, {"device", 1, 0, O_DEVICE},  {"quiet", 0, 0, 'q'},
-        {"verbose", 0, 0, 'v'},      {"help", 0, 0, O_HELP},       {"version", 0, 0, O_VERSION},
+        {"verbose", 0, 0, 'v'},      {"help", 0, 0, 'h'},          {"version", 0, 0, 'V'},
         {0, 0, 0, 0}};
     const char *model = NULL, *layer_text = NULL, *list = NULL, *from = NULL, *out = NULL,
                *frames = NULL, *device = "cpu";
     long top = 0, cols = 0, threads = 0, v;
-    int weights = 0, quiet = 0, verbose = 0, c;
+    int weights = 0, quiet = 0, verbose = 0, c, li;
     double d;
     nn_vis_cfg cfg;
     nn_vis_defaults(&cfg);
+    nn_check_stdout_at_exit("nn-vis");
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "m:l:f:o:qv", lo, NULL)) != -1) {
+    while ((li = -1, c = getopt_long(argc, argv, ":m:l:f:o:qvhV", lo, &li)) != -1) {
         int bad = 0;
+        char name[32];
+        if (li >= 0)
+            snprintf(name, sizeof name, "--%s", lo[li].name);
+        else
+            snprintf(name, sizeof name, "-%c", c);
         switch (c) {
         case 'm': model = optarg; break;
         case 'l': layer_text = optarg; break;
@@ -175,49 +220,72 @@ int main(int argc, char **argv)
         case O_DEVICE: device = optarg; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
-        case O_HELP: fputs(usage_text, stdout); return 0;
-        case O_VERSION: printf("nn-vis %s\n", NN_VERSION); return 0;
-        case O_TOP: bad = number(optarg, 1, 1 << 20, &top); break;
-        case O_COLS: bad = number(optarg, 0, 1 << 20, &cols); break;
-        case O_THREADS: bad = number(optarg, 1, 1 << 20, &threads); break;
-        case O_SIZE: bad = number(optarg, 1, 16384, &v); cfg.size = (int)v; break;
-        case O_UPS: bad = number(optarg, 0, 1000, &v); cfg.upscaling_steps = (int)v; break;
-        case O_STEPS: bad = number(optarg, 0, 1 << 24, &v); cfg.steps = (int)v; break;
-        case O_BLUR: bad = number(optarg, 0, 1001, &v); cfg.blur = (int)v; break;
-        case O_BATCH: bad = number(optarg, 0, 1 << 20, &v); cfg.batch = (int)v; break;
-        case O_SEED: bad = number(optarg, 0, 0x7fffffffL, &v); cfg.seed = (uint64_t)v; break;
-        case O_FACTOR: bad = real(optarg, 1, &cfg.upscaling_factor); break;
-        case O_LR: bad = real(optarg, 1e-30, &d) || d > 1e6; cfg.lr = (float)d; break;
-        case O_WD: bad = real(optarg, 0, &d) || d > 1e6; cfg.wd = (float)d; break;
-        default: return usage_error("unknown option or missing value: ", argv[optind - 1]);
+        case 'h': fputs(usage_text, stdout); return 0;
+        case 'V': printf("nn-vis %s\n", NN_VERSION); return 0;
+        case O_TOP: bad = number(name, optarg, 1, 1 << 20, &top); break;
+        case O_COLS: bad = number(name, optarg, 0, 1 << 20, &cols); break;
+        case O_THREADS: bad = number(name, optarg, 0, 1 << 20, &threads); break;
+        case O_SIZE: bad = number(name, optarg, 1, 16384, &v); cfg.size = (int)v; break;
+        case O_UPS: bad = number(name, optarg, 0, 1000, &v); cfg.upscaling_steps = (int)v; break;
+        case O_STEPS: bad = number(name, optarg, 0, 1 << 24, &v); cfg.steps = (int)v; break;
+        case O_BLUR: bad = number(name, optarg, 0, 1001, &v); cfg.blur = (int)v; break;
+        case O_BATCH: bad = number(name, optarg, 0, 1 << 20, &v); cfg.batch = (int)v; break;
+        case O_SEED:
+            bad = number(name, optarg, 0, 0x7fffffffL, &v);
+            cfg.seed = (uint64_t)v;
+            break;
+        case O_FACTOR: bad = real(name, optarg, 1, 0, 100, &cfg.upscaling_factor); break;
+        case O_LR: bad = real(name, optarg, 0, 1, 1e6, &d); cfg.lr = (float)d; break;
+        case O_WD: bad = real(name, optarg, 0, 0, 1e6, &d); cfg.wd = (float)d; break;
+        case ':': {
+            const char *a = argv[optind - 1];
+            if (strncmp(a, "--", 2) != 0)
+                snprintf(name, sizeof name, "-%c", optopt), a = name;
+            return usage_error("option '%s' needs a value", a);
+        }
+        default: {
+            const char *a = rejected(argv, lo, name, sizeof name);
+            if (optopt && strncmp(a, "--", 2) == 0 && strchr(a, '='))
+                return usage_error("option '%.*s' takes no value", (int)strcspn(a, "="), a);
+            return usage_error("unknown option '%s'", a);
+        }
         }
         if (bad)
-            return usage_error("not a valid value: ", argv[optind - 1]);
+            return 2;
     }
     if (optind < argc)
-        return usage_error("unexpected argument: ", argv[optind]);
+        return usage_error("unexpected argument: %s", argv[optind]);
     if (!model || !out)
-        return usage_error("give a model (-m MODEL.h5) and an output (-o OUT.png)", 0);
-    if (!weights && !list == !from)
-        return usage_error("give the filters: -f F[,F...] or --filters-from FILE", 0);
+        return usage_error("give a model (-m MODEL.h5) and an output (-o OUT.png)");
+    if (list && from)
+        return usage_error("give one of -f F[,F...] and --filters-from FILE, not both");
+    if (!weights && !list && !from)
+        return usage_error("give the filters: -f F[,F...] or --filters-from FILE");
     if (weights && (list || from || frames))
-        return usage_error("--weights draws a whole layer: no -f, --filters-from or --frames", 0);
+        return usage_error("--weights draws a whole layer: no -f, --filters-from or --frames");
     if (top && !from)
-        return usage_error("--top goes with --filters-from", 0);
+        return usage_error("--top goes with --filters-from");
+    if (!strcmp(out, "-") && frames && !strcmp(frames, "-"))
+        return usage_error("-o - and --frames - both write to standard output; only one "
+                           "output can be '-'");
+    nn_error e;
+    if (nn_check_output(out, &e) < 0 || (frames && nn_check_output(frames, &e) < 0)) {
+        fprintf(stderr, "nn-vis: %s\n", e.msg);
+        return 1;
+    }
     nn_device dev;
     nn_error de;
     int drc = nn_device_choose(device, &dev, &de);
     if (drc == -2)
-        return usage_error(de.msg, 0);
+        return usage_error("%s", de.msg);
     if (drc < 0)
         return fprintf(stderr, "nn-vis: %s\n", de.msg), 1;
     if (threads)
         nn_set_threads((int)threads);
 
-    nn_error e;
     int *filters = NULL, n = 0, file_layer = -1, rc = 1, layer;
     if (list && parse_list(list, &filters, &n) < 0)
-        return usage_error("-f takes filter indices separated by commas, not ", list);
+        return usage_error("-f takes filter indices separated by commas, not %s", list);
     if (from && nn_filters_read(from, (int)top, &filters, &n, &file_layer, &e) < 0) {
         fprintf(stderr, "nn-vis: %s\n", e.msg);
         return 1;
@@ -233,7 +301,7 @@ int main(int argc, char **argv)
     if (!layer_text) {
         free(filters);
         nn_model_free(m);
-        return usage_error("-l LAYER is needed (an index or a layer name)", 0);
+        return usage_error("-l LAYER is needed (an index or a layer name)");
     }
     layer = nn_layer_lookup(m, layer_text, weights ? NN_NEED_CONV : NN_NEED_FILTERS, &e);
     if (layer < 0) {
@@ -278,7 +346,8 @@ int main(int argc, char **argv)
     if (!ok || (frames && write_frames(frames, res, filters, n, (int)cols, &e) < 0))
         goto fail;
     if (!quiet) {
-        FILE *tsv = strcmp(out, "-") ? stdout : stderr;
+        /* stderr when stdout holds a picture */
+        FILE *tsv = strcmp(out, "-") && (!frames || strcmp(frames, "-")) ? stdout : stderr;
         fprintf(tsv, "filter\tstart\tfinal\tothers\n");
         for (int i = 0; i < n; i++)
             fprintf(tsv, "%d\t%.6g\t%.6g\t%.6g\n", filters[i], res[i].start, res[i].final,
@@ -287,7 +356,8 @@ int main(int argc, char **argv)
     rc = 0;
     goto done;
 fail:
-    fprintf(stderr, "nn-vis: %s\n", e.msg);
+    if (!ferror(stdout)) /* else the exit check says why stdout failed */
+        fprintf(stderr, "nn-vis: %s\n", e.msg);
 done:
     for (int i = 0; res && i < n; i++)
         nn_vis_result_free(&res[i]);

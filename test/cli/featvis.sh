@@ -134,18 +134,66 @@ fi
 
 # ---- help, version ---------------------------------------------------------------
 for p in nn-featmap nn-vis; do
-    name="$p: --help fits a screen and every option in it is in the man page; --version"
+    name="$p: --help (-h) fits a screen and every option in it is in the man page; --version (-V)"
     "$NN_BIN/$p" --help >help.txt 2>err
     sed 's/\\-/-/g' "$root/man/man1/$p.1" >man.txt 2>/dev/null
     missing=$(grep -o -- '--[a-z][a-z-]*' help.txt | sort -u | while read -r o; do
         grep -q -- "$o" man.txt || echo "$o"; done)
     if [ "$(wc -l <help.txt)" -le 32 ] && [ "$(awk '{ if (length > m) m = length } END { print m }' help.txt)" -le 80 ] &&
-       [ -z "$missing" ] && "$NN_BIN/$p" --version | grep -q "^$p [0-9]"; then
+       [ -z "$missing" ] && "$NN_BIN/$p" --version | grep -q "^$p [0-9]" &&
+       "$NN_BIN/$p" -h 2>&1 | cmp -s - help.txt && [ "$("$NN_BIN/$p" -V 2>&1)" = "$("$NN_BIN/$p" --version)" ]; then
         pass "$name"
     else
         fail "$name" "$(wc -l <help.txt) lines; not in man/man1/$p.1: $missing"
     fi
 done
+
+# ---- architectures with 'dense classes' (--classes) ----------------------------------
+name="nn-featmap -a: every shipped architecture's first layers (its 'classes' is 10 by default)"
+bad=
+for a in cnn4 fmnist lenet5 mlp6; do
+    "$F" -a "$root/data/arch/$a.nn" -l 1 --input random:2 --hist "h-$a.png" >h.tsv 2>err &&
+        [ "$(wc -l <h.tsv)" -ge 2 ] && info "h-$a.png" | grep -q '^png ' || bad="$bad $a: $(cat err)"
+done
+if [ -z "$bad" ]; then pass "$name"; else fail "$name" "$bad"; fi
+name="nn-featmap -a --classes 3: the last dense layer has 3 units"
+if "$F" -a "$root/data/arch/fmnist.nn" --classes 3 -l fc2 --input random:1 --top 10 >c.tsv 2>err &&
+   [ "$(wc -l <c.tsv)" -eq 4 ]; then
+    pass "$name"
+else
+    fail "$name" "$(cat c.tsv err)"
+fi
+
+# ---- outputs: checked before any work; one output on standard output -------------
+name="nn-featmap: an output that cannot be created fails before any work, leaving no other output"
+if "$F" -m m.h5 -l 0 arch.png -o o.h5 --plot p.png --grid nodir/g.png >out 2>err; then rc=0; else rc=$?; fi
+if [ "$rc" = 1 ] && [ ! -e o.h5 ] && [ ! -e p.png ] && [ "$(wc -l <err)" -eq 1 ] && grep -q "nodir/g.png: cannot create" err; then
+    pass "$name"
+else
+    fail "$name" "status $rc: $(cat err; ls o.h5 p.png 2>&1)"
+fi
+name="nn-vis: a --frames file that cannot be created fails before any work, leaving no -o image"
+if "$V" -m m.h5 -l 4 -f 0 -o v.png --frames nodir/f.gif $FAST >out 2>err; then rc=0; else rc=$?; fi
+if [ "$rc" = 1 ] && [ ! -e v.png ] && [ "$(wc -l <err)" -eq 1 ] && grep -q "nodir/f.gif: cannot create" err; then
+    pass "$name"
+else
+    fail "$name" "status $rc: $(cat err; ls v.png 2>&1)"
+fi
+# a character device like /dev/full, made here (never the real one)
+if mknod -m 666 full c 1 7 2>/dev/null; then
+    for p in nn-featmap nn-vis; do
+        name="$p: a failed write to standard output exits 1 with one line"
+        if [ $p = nn-featmap ]; then set -- -m m.h5 -l 0 arch.png --top 3; else set -- -m m.h5 -l 4 -f 0 -o - $FAST; fi
+        if "$NN_BIN/$p" "$@" >full 2>err; then rc=0; else rc=$?; fi
+        if [ "$rc" = 1 ] && [ "$(wc -l <err)" -eq 1 ] && grep -q "^$p: standard output: write failed" err; then
+            pass "$name"
+        else
+            fail "$name" "status $rc: $(cat err)"
+        fi
+    done
+else
+    skip "a failed write to standard output" "mknod is not permitted here"
+fi
 
 # ---- errors ----------------------------------------------------------------------
 # err PROG NAME STATUS PATTERN ARGS...: PROG ARGS exits with STATUS and prints
@@ -167,8 +215,16 @@ err nn-vis "--weights of a layer that is not a conv" 1 "layer 1 is 'relu'.*conv 
 err nn-vis "a filter list with no filters" 1 "empty.tsv: no filter indices" -m m.h5 -l 4 --filters-from empty.tsv -o x.png
 err nn-vis "a bad -f list" 2 "filter indices separated by commas" -m m.h5 -l 4 -f 1,x -o x.png
 err nn-vis "no filters given" 2 "give the filters" -m m.h5 -l 4 -o x.png
+err nn-vis "both -f and --filters-from" 2 "give one of -f F\[,F...\] and --filters-from FILE, not both" -m m.h5 -l 4 -f 0 --filters-from top.tsv -o x.png
+err nn-vis "-o - and --frames - both on stdout" 2 "-o - and --frames - both write to standard output" -m m.h5 -l 4 -f 0 -o - --frames -
+err nn-vis "--size 0 names the option and range" 2 "^nn-vis: --size: '0' is not a whole number from 1 to 16384" -m m.h5 -l 4 -f 0 -o x.png --size 0
+err nn-vis "--steps -1 names the option and range" 2 "^nn-vis: --steps: '-1' is not a whole number >= 0" -m m.h5 -l 4 -f 0 -o x.png --steps -1
+err nn-vis "--cols -1 names the option and range" 2 "^nn-vis: --cols: '-1' is not a whole number >= 0" -m m.h5 -l 4 -f 0 -o x.png --cols -1
+err nn-vis "--upscaling-factor 0.5 names the option and range" 2 "^nn-vis: --upscaling-factor: '0.5' is not a number >= 1" -m m.h5 -l 4 -f 0 -o x.png --upscaling-factor 0.5
+err nn-vis "a missing value names the option" 2 "^nn-vis: option '--size' needs a value" -m m.h5 -l 4 -f 0 -o x.png --size
 err nn-vis "a missing model file" 1 "missing.h5" -m missing.h5 -l 4 -f 0 -o x.png
-err nn-vis "an unknown option" 2 "unknown option" -m m.h5 -l 4 -f 0 -o x.png --bogus
+err nn-vis "an unknown option" 2 "^nn-vis: unknown option '--bogus' (see nn-vis --help)$" -m m.h5 -l 4 -f 0 -o x.png --bogus
+err nn-vis "an unknown short option" 2 "^nn-vis: unknown option '-z' (see nn-vis --help)$" -m m.h5 -l 4 -f 0 -o x.png -qz
 err nn-vis "--device cuda" 1 "no GPU found\|runs no layers yet\|no CUDA backend" -m m.h5 -l 4 -f 0 -o x.png --device cuda
 err nn-featmap "an unknown layer lists the valid ones" 1 "no layer 'conv9': layers are 0..7" -m m.h5 -l conv9 arch.png --top 3
 err nn-featmap "a filter out of range" 1 "no filter 16 in layer 4.*0..15" -m m.h5 -l 4 -d data.h5 --filter 16 --top-images 3
@@ -178,5 +234,22 @@ err nn-featmap "an image that does not decode" 1 "top.tsv" -m m.h5 -l 4 top.tsv 
 err nn-featmap "no inputs" 2 "no inputs" -m m.h5 -l 4 --top 3
 err nn-featmap "--input random:0" 2 "random:N" -m m.h5 -l 4 --input random:0 --top 3
 err nn-featmap "both -m and -a" 2 "give a model" -m m.h5 -a study.nn -l 4 arch.png --top 3
+err nn-featmap "an unknown option" 2 "^nn-featmap: unknown option '--bogus' (see nn-featmap --help)$" -m m.h5 -l 4 arch.png --top 3 --bogus
+err nn-featmap "-o - and --plot - both on stdout" 2 "-o - and --plot - both write to standard output" -m m.h5 -l 0 arch.png -o - --plot -
+err nn-featmap "--plot - next to the --top table" 2 "--plot - and the --top table both write to standard output" -m m.h5 -l 0 arch.png --top 3 --plot -
+err nn-featmap "--top 0 names the option and range" 2 "^nn-featmap: --top: '0' is not a whole number >= 1" -m m.h5 -l 4 arch.png --top 0
+err nn-featmap "--top-images 0 names the option and range" 2 "^nn-featmap: --top-images: '0' is not a whole number >= 1" -m m.h5 -l 4 -d data.h5 --filter 0 --top-images 0
+err nn-featmap "-b 0 names the option and range" 2 "^nn-featmap: -b: '0' is not a whole number >= 1" -m m.h5 -l 4 arch.png --top 3 -b 0
+err nn-featmap "--filter -1 names the option and range" 2 "^nn-featmap: --filter: '-1' is not a whole number >= 0" -m m.h5 -l 4 -d data.h5 --filter -1 --top-images 3
+err nn-featmap "--threads -2 names the option and range" 2 "^nn-featmap: --threads: '-2' is not a whole number >= 0" -m m.h5 -l 4 arch.png --top 3 --threads -2
+err nn-featmap "--classes with a model file" 2 "--classes goes with -a" -m m.h5 --classes 3 -l 4 arch.png --top 3
+printf 'input 3x28x28\nconv 4 3x3\nrelu\n' >s28.nn
+err nn-featmap "dataset images of another size than the model's" 1 "data.h5 has 3x32x32 images (CxHxW) but s28.nn takes 3x28x28" -a s28.nn -l 1 -d data.h5 --filter 0 --top-images 3
+if [ -x "$NN_BUILD/test/test_eval" ] && mkdir ev && "$NN_BUILD/test/test_eval" files ev >/dev/null 2>&1; then
+    printf 'input 1x8x8\nconv 2 3x3\n' >e8.nn
+    err nn-featmap "--top-images on an empty split" 1 "ev/empty.h5: the test split has no images" -a e8.nn -l 0 -d ev/empty.h5 --filter 0 --top-images 3
+else
+    skip "nn-featmap error: --top-images on an empty split" "test_eval is not built"
+fi
 err nn-featmap "--device cuda" 1 "no GPU found\|runs no layers yet\|no CUDA backend" -m m.h5 -l 4 arch.png --top 3 --device cuda
 exit $failed
