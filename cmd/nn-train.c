@@ -3,12 +3,14 @@
  * man 1 nn-train. */
 #include "nn.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -77,18 +79,30 @@ static int usage_error(const char *fmt, ...)
     return 2;
 }
 
-/* A number for option `opt` in [lo, hi]; -1 (message printed) when not. */
-static int number(const char *opt, const char *s, double lo, double hi, double *out)
+/* A number for option `opt` in [lo, hi] (whole: an integer); -1 (message
+ * printed) when not. */
+static int number_of(const char *opt, const char *s, double lo, double hi, int whole,
+                     double *out)
 {
-    char *end, want[64];
+    char *end;
     double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi)) {
-        snprintf(want, sizeof want, "a number in [%g, %g]", lo, hi);
-        fprintf(stderr, "nn-train: --%s: '%s' is not %s\nTry 'nn-train --help'.\n", opt, s, want);
+    if (end == s || *end || !(v >= lo && v <= hi) || (whole && v != floor(v))) {
+        fprintf(stderr, "nn-train: --%s: '%s' is not a %s in [%g, %g]\nTry 'nn-train --help'.\n",
+                opt, s, whole ? "whole number" : "number", lo, hi);
         return -1;
     }
     *out = v;
     return 0;
+}
+
+static int number(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    return number_of(opt, s, lo, hi, 0, out);
+}
+
+static int whole(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    return number_of(opt, s, lo, hi, 1, out);
 }
 
 static int range(const char *opt, const char *s, float *lo, float *hi)
@@ -166,8 +180,167 @@ static char *filters_path(const char *plot, const char *out)
     return p;
 }
 
+/* mkdir -p: dir and its missing parents; "DIR: not a directory" when a
+ * file is in the way. */
+static int mkdir_p(const char *dir, nn_error *e)
+{
+    char *p = strdup(dir);
+    if (!p)
+        return nn_fail(e, "out of memory");
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+            nn_fail(e, "%s: cannot create the directory: %s", p, strerror(errno));
+            free(p);
+            return -1;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return nn_fail(e, "%s: not a directory", dir);
+    if (access(dir, W_OK) < 0)
+        return nn_fail(e, "%s: cannot write: %s", dir, strerror(errno));
+    return 0;
+}
+
+/* nn_check_output for "PREFIX" "SUFFIX". */
+static int check_output2(const char *prefix, const char *suffix, nn_error *e)
+{
+    size_t n = strlen(prefix) + strlen(suffix) + 1;
+    char *p = malloc(n);
+    if (!p)
+        return nn_fail(e, "out of memory");
+    snprintf(p, n, "%s%s", prefix, suffix);
+    int rc = nn_check_output(p, e);
+    free(p);
+    return rc;
+}
+
+/* Every file the run will write can be created, and the --plot and
+ * --logdir directories exist (made with their parents): checked before
+ * any work. search_png: the search's chart (NULL: not a search). */
+static int check_outputs(const char *model, const char *search_png,
+                         const nn_train_log_cfg *lc, nn_error *e)
+{
+    if (nn_check_output(model, e) < 0 || (search_png && nn_check_output(search_png, e) < 0))
+        return -1;
+    if (search_png) /* a search writes no logs, charts or snapshots */
+        return 0;
+    if (lc->tsv && nn_check_output(lc->tsv, e) < 0)
+        return -1;
+    if (lc->filters_every && !lc->plot_dir) {
+        char *f = filters_path(NULL, model);
+        int rc = f ? 0 : nn_fail(e, "out of memory");
+        if (rc == 0)
+            rc = check_output2(f, ".gif", e) < 0 || check_output2(f, ".png", e) < 0 ? -1 : 0;
+        free(f);
+        if (rc < 0)
+            return -1;
+    }
+    if (lc->plot_dir) {
+        if (mkdir_p(lc->plot_dir, e) < 0 || check_output2(lc->plot_dir, "/loss.png", e) < 0 ||
+            check_output2(lc->plot_dir, "/accuracy.png", e) < 0)
+            return -1;
+        if (lc->filters_every && (check_output2(lc->plot_dir, "/filters.gif", e) < 0 ||
+                                  check_output2(lc->plot_dir, "/filters.png", e) < 0))
+            return -1;
+    }
+    if (lc->logdir) { /* the two TensorBoard runs */
+        size_t n = strlen(lc->logdir) + 8;
+        char *dir = malloc(n);
+        if (!dir)
+            return nn_fail(e, "out of memory");
+        int rc = mkdir_p(lc->logdir, e);
+        for (int k = 0; rc == 0 && k < 2; k++) {
+            snprintf(dir, n, "%s/%s", lc->logdir, k ? "test" : "train");
+            rc = mkdir_p(dir, e);
+        }
+        free(dir);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The conv layer --filters-layer names; -1 with the valid choices. */
+static int filters_layer(const nn_model *m, const char *text, nn_error *e)
+{
+    char convs[512];
+    int nconv = nn_conv_layers_text(m, convs, sizeof convs);
+    if (nn_model_find_layer(m, text) < 0)
+        return nn_fail(e, "--filters-layer: no layer '%s': layers are 0..%d or their names; "
+                       "%s%s", text, m->nlayers - 1, nconv ? "conv layers are " : "",
+                       nconv ? convs : "the network has no conv layer");
+    int i = nn_layer_lookup(m, text, NN_NEED_CONV, e);
+    if (i < 0) {
+        nn_error inner = *e;
+        return nn_fail(e, "--filters-layer: %s", inner.msg);
+    }
+    return i;
+}
+
+/* "12.3 GiB" */
+static void format_bytes(char *buf, size_t size, double b)
+{
+    static const char *unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (b >= 1024 && u < 5)
+        b /= 1024, u++;
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+/* What training m with batches of `batch` keeps in memory: the dataset,
+ * parameter values and gradients, `slots` optimizer floats per value, and
+ * the activations as nn_model_reserve plans them (an output per layer, two
+ * backward buffers of the largest output, the layers' saved state and
+ * scratch). Fails when that exceeds the machine's physical memory: better
+ * than being killed once the memory runs out. */
+static int check_memory(const nn_model *m, int slots, int batch, const nn_dataset *d,
+                        nn_error *e)
+{
+    double n = batch, f = sizeof(float);
+    double params = (double)m->nvalues * f, optim = slots * params;
+    double outs = 0, dmax = (double)nn_dims_size(m->input), work = 0, saved = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        double out = (double)nn_dims_size(l->out);
+        outs += out;
+        if (out > dmax)
+            dmax = out;
+        if (l->type->work_floats && (double)l->type->work_floats(l, batch) > work)
+            work = (double)l->type->work_floats(l, batch);
+        if (l->type->saved_bytes)
+            saved += (double)l->type->saved_bytes(l, batch);
+    }
+    double acts = n * outs * f + 2 * n * dmax * f + work * f + saved;
+    double data = ((double)d->train.n + d->test.n) * d->h * d->w * d->c;
+    double need = data + 2 * params + optim + acts;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return 0; /* unknown: no check */
+    double have = (double)pages * page;
+    if (need <= have)
+        return 0;
+    char a[32], b[32], c[32], g[32], h[32], k[32];
+    format_bytes(a, sizeof a, need), format_bytes(b, sizeof b, have);
+    format_bytes(c, sizeof c, 2 * params), format_bytes(g, sizeof g, optim);
+    format_bytes(h, sizeof h, acts), format_bytes(k, sizeof k, data);
+    return nn_fail(e, "training needs %.0f bytes of memory (%s: %s parameters and gradients, "
+                   "%s optimizer state, %s activations for a batch of %d, %s images) but the "
+                   "machine has %.0f bytes (%s); use a smaller batch (-b) or a smaller network",
+                   need, a, c, g, h, batch, k, have, b);
+}
+
 int main(int argc, char **argv)
 {
+    nn_check_stdout_at_exit("nn-train");
     const char *arch = NULL, *data = NULL, *out = NULL, *optim = "adam", *resume = NULL;
     const char *device = "auto", *sched = NULL, *flayer = NULL;
     nn_train_cfg cfg;
@@ -178,7 +351,8 @@ int main(int argc, char **argv)
     double v, lr = NAN, momentum = NAN, wd = NAN;
     /* with --resume, the checkpoint's settings unless given here */
     int set_epochs = 0, set_batch = 0, set_seed = 0, set_val = 0, set_limit = 0, set_optim = 0;
-    while ((c = getopt_long(argc, argv, "a:d:o:e:b:t:qvhV", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":a:d:o:e:b:t:qvhV", longopts, NULL)) != -1) {
         const char *name = NULL;
         for (const struct option *o = longopts; o->name && !name; o++)
             if (o->val == c)
@@ -187,15 +361,15 @@ int main(int argc, char **argv)
         case 'a': arch = optarg; break;
         case 'd': data = optarg; break;
         case 'o': out = optarg; break;
-        case 'e': if (number(name, optarg, 1, 1e6, &v)) return 2; cfg.epochs = (int)v, set_epochs = 1; break;
-        case 'b': if (number(name, optarg, 1, 1e6, &v)) return 2; cfg.batch = (int)v, set_batch = 1; break;
+        case 'e': if (whole(name, optarg, 1, 1e6, &v)) return 2; cfg.epochs = (int)v, set_epochs = 1; break;
+        case 'b': if (whole(name, optarg, 1, 1e6, &v)) return 2; cfg.batch = (int)v, set_batch = 1; break;
         case O_OPTIM: optim = optarg, set_optim = 1; break;
         case O_LR: if (number(name, optarg, 0, 1e30, &lr)) return 2; break;
         case O_MOMENTUM: if (number(name, optarg, 0, 0.999999, &momentum)) return 2; break;
         case O_WD: if (number(name, optarg, 0, 1e6, &wd)) return 2; break;
         case O_SCHEDULE: sched = optarg; break;
         case O_VAL: if (number(name, optarg, 0, 0.99, &v)) return 2; cfg.val = (float)v, set_val = 1; break;
-        case O_LIMIT: if (number(name, optarg, 1, 1e12, &v)) return 2; cfg.train_limit = (long)v, set_limit = 1; break;
+        case O_LIMIT: if (whole(name, optarg, 1, 1e12, &v)) return 2; cfg.train_limit = (long)v, set_limit = 1; break;
         case O_MEAN: cfg.mean_subtract = 1; break;
         case O_AUGMENT: cfg.augment = 1; break;
         case O_TEST: cfg.eval_test = 1; break;
@@ -209,20 +383,33 @@ int main(int argc, char **argv)
         case O_RESUME: resume = optarg; break;
         case O_LOG: lc.tsv = optarg; break;
         case O_LOGDIR: lc.logdir = optarg; break;
-        case O_LOG_EVERY: if (number(name, optarg, 1, 1e9, &v)) return 2; lc.log_every = (long)v; break;
+        case O_LOG_EVERY: if (whole(name, optarg, 1, 1e9, &v)) return 2; lc.log_every = (long)v; break;
         case O_PLOT: lc.plot_dir = optarg; break;
-        case O_FEVERY: if (number(name, optarg, 1, 1e9, &v)) return 2; lc.filters_every = (long)v; break;
+        case O_FEVERY: if (whole(name, optarg, 1, 1e9, &v)) return 2; lc.filters_every = (long)v; break;
         case O_FLAYER: flayer = optarg; break;
-        case O_SEARCH: if (number(name, optarg, 1, 1e6, &v)) return 2; sc.trials = (int)v; break;
+        case O_SEARCH: if (whole(name, optarg, 1, 1e6, &v)) return 2; sc.trials = (int)v; break;
         case O_SLR: if (range(name, optarg, &sc.lr_lo, &sc.lr_hi)) return 2; break;
         case O_SWD: if (range(name, optarg, &sc.wd_lo, &sc.wd_hi)) return 2; break;
-        case 't': if (number(name, optarg, 0, 4096, &v)) return 2; threads = (int)v; break;
+        case 't': if (whole(name, optarg, 0, 4096, &v)) return 2; threads = (int)v; break;
         case O_DEVICE: device = optarg; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("nn-train %s\n", NN_VERSION); return 0;
-        default: fprintf(stderr, "Try 'nn-train --help'.\n"); return 2;
+        case ':':
+        default: { /* one line; a long option named as given, without its =VALUE */
+            const char *a = argv[optind - 1];
+            int n = (int)strcspn(a, "=");
+            if (strncmp(a, "--", 2) == 0)
+                fprintf(stderr, "nn-train: %s '%.*s'%s (see nn-train --help)\n",
+                        c == ':' ? "option" : "unknown option", n, a,
+                        c == ':' ? " needs a value" : "");
+            else
+                fprintf(stderr, "nn-train: %s '-%c'%s (see nn-train --help)\n",
+                        c == ':' ? "option" : "unknown option", optopt,
+                        c == ':' ? " needs a value" : "");
+            return 2;
+        }
         }
     }
     if (optind < argc)
@@ -234,16 +421,40 @@ int main(int argc, char **argv)
         return usage_error("--resume takes the architecture from %s; drop -a %s", resume, arch);
     if (sc.trials && resume)
         return usage_error("--search starts fresh models; it does not take --resume");
+    if (sc.trials && !(cfg.val > 0))
+        return usage_error("--search trains on train/validation only and ranks the trials by "
+                           "validation accuracy: give a validation share (--val 0.2)");
     nn_schedule dummy;
     nn_error e;
     if (sched && nn_schedule_parse(&dummy, sched, &e) < 0)
         return usage_error("--schedule: %s", e.msg);
+    nn_optim want;
+    if (nn_optim_parse(&want, optim, &e) < 0)
+        return usage_error("--optim: %s", e.msg);
     nn_device dev;
     int drc = nn_device_choose(device, &dev, &e);
     if (drc == -2)
         return usage_error("%s", e.msg);
     if (drc < 0)
         return fprintf(stderr, "nn-train: %s\n", e.msg), 1;
+
+    /* every output can be written, before any work */
+    int rc = 1;
+    char *fpath = NULL;
+    if (sc.trials) { /* RESULTS.tsv -> RESULTS.png */
+        size_t n = strlen(out);
+        if (!(fpath = malloc(n + 8)))
+            return fprintf(stderr, "nn-train: out of memory\n"), 1;
+        strcpy(fpath, out);
+        if (n > 4 && strcmp(fpath + n - 4, ".tsv") == 0)
+            fpath[n - 4] = 0;
+        strcat(fpath, ".png");
+    }
+    if (check_outputs(out ? out : resume, fpath, &lc, &e) < 0) {
+        fprintf(stderr, "nn-train: %s\n", e.msg);
+        free(fpath);
+        return 1;
+    }
     nn_set_threads(threads);
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
@@ -251,11 +462,9 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int rc = 1;
     nn_model *m = NULL;
     nn_optim o = {0};
     nn_trainer *t = NULL;
-    char *fpath = NULL;
     run r = {.quiet = quiet, .tty = isatty(2)};
     nn_dataset *d = nn_dataset_load(data, &e);
     if (!d)
@@ -268,6 +477,8 @@ int main(int argc, char **argv)
                     m->train_state ? "optimizer state" : "training state");
             goto fail;
         }
+        if (nn_train_check_fit(m, resume, d, data, &e) < 0)
+            goto fail;
         nn_train_cfg saved = cfg;
         if (nn_train_state_settings(m->train_state, &cfg, &e) < 0)
             goto fail;
@@ -277,21 +488,30 @@ int main(int argc, char **argv)
         if (set_val) cfg.val = saved.val;
         if (set_limit) cfg.train_limit = saved.train_limit;
         cfg.augment |= saved.augment, cfg.eval_test |= saved.eval_test;
-        nn_optim want;
-        if (set_optim && (nn_optim_parse(&want, optim, &e) < 0 || want.kind != o.kind)) {
-            if (want.kind != o.kind)
-                nn_fail(&e, "%s was trained with %s; --resume cannot switch to --optim %s",
-                        resume, nn_optim_name(o.kind), optim);
+        if (set_optim && want.kind != o.kind) {
+            nn_fail(&e, "%s was trained with %s; --resume cannot switch to --optim %s",
+                    resume, nn_optim_name(o.kind), optim);
             goto fail;
         }
         if (!out)
             out = resume;
     } else {
         if (!(m = nn_model_from_arch_file(arch, d->classes, &e)) ||
-            nn_train_check_fit(m, arch, d, data, &e) < 0 || nn_optim_parse(&o, optim, &e) < 0)
+            nn_train_check_fit(m, arch, d, data, &e) < 0)
             goto fail;
-        nn_model_init_params(m, cfg.seed);
+        o = want;
     }
+    if (check_memory(m, nn_optim_slots(o.kind), cfg.batch, d, &e) < 0)
+        goto fail;
+    if (flayer && !sc.trials && (lc.filters_layer = filters_layer(m, flayer, &e)) < 0)
+        goto fail;
+    if (cfg.eval_test && d->test.n == 0 && !sc.trials) {
+        if (!quiet)
+            fprintf(stderr, "nn-train: %s: no test images; --test is ignored\n", data);
+        cfg.eval_test = 0;
+    }
+    if (!resume)
+        nn_model_init_params(m, cfg.seed);
     if (!isnan(lr)) o.lr = (float)lr;
     if (!isnan(wd)) o.wd = (float)wd;
     if (!isnan(momentum)) o.momentum = (float)momentum;
@@ -300,14 +520,7 @@ int main(int argc, char **argv)
     if (verbose)
         nn_model_summary(m, stderr);
     if (sc.trials) {
-        sc.tsv = out, sc.quiet = quiet;
-        size_t n = strlen(out);
-        fpath = malloc(n + 8);
-        strcpy(fpath, out);
-        if (n > 4 && strcmp(fpath + n - 4, ".tsv") == 0)
-            fpath[n - 4] = 0;
-        strcat(fpath, ".png");
-        sc.png = fpath;
+        sc.tsv = out, sc.quiet = quiet, sc.png = fpath;
         cfg.stop = should_stop;
         rc = nn_search(m->arch_text, arch, d, &o, &cfg, &sc, &e);
         if (rc < 0)
@@ -323,10 +536,6 @@ int main(int argc, char **argv)
     r.epochs = cfg.epochs;
     if (!(t = nn_trainer_new(m, &o, d, &cfg, &e)))
         goto fail;
-    if (flayer && (lc.filters_layer = nn_model_find_layer(m, flayer)) < 0) {
-        nn_fail(&e, "--filters-layer: the network has no layer '%s'", flayer);
-        goto fail;
-    }
     if (lc.filters_every && !(lc.filters_path = fpath = filters_path(lc.plot_dir, out))) {
         nn_fail(&e, "out of memory");
         goto fail;

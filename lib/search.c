@@ -60,19 +60,15 @@ static void fmt(char *buf, size_t size, float v)
         nn_format_float(buf, size, v);
 }
 
+/* The table, built in memory and written through nn_write_file (a
+ * temporary file renamed into place). */
 static int write_tsv(const char *path, trial *t, int n, nn_error *e)
 {
-    size_t len = strlen(path) + 16;
-    char *tmp = malloc(len);
-    if (!tmp)
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
         return nn_fail(e, "out of memory");
-    snprintf(tmp, len, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        nn_fail(e, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
     fprintf(f, "rank\ttrial\tlr\twd\tval_acc\tval_loss\ttrain_acc\ttrain_loss\t"
                "best_val_acc\tbest_epoch\tepochs\tseconds\tstatus\n");
     for (int i = 0; i < n; i++) {
@@ -87,18 +83,19 @@ static int write_tsv(const char *path, trial *t, int n, nn_error *e)
                 v[0], v[1], v[2], v[3], v[4], v[5], v[6], t[i].best_epoch, t[i].epochs,
                 t[i].seconds, t[i].status);
     }
-    int rc = 0;
-    if (ferror(f) | (fclose(f) != 0) || rename(tmp, path) < 0) {
-        rc = nn_fail(e, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
+    int bad = ferror(f);
+    if ((fclose(f) != 0) | bad) {
+        free(text);
+        return nn_fail(e, "out of memory");
     }
-    free(tmp);
+    int rc = nn_write_file(path, text, size, e);
+    free(text);
     return rc;
 }
 
 /* The best trials' train and validation accuracy per epoch, one small
  * chart each, in a grid of 5 columns. Each chart is drawn to a temporary
- * PNG and read back. */
+ * PNG of a unique name beside path (PATH.XXXXXX.png) and read back. */
 static int write_grid(const char *path, trial *t, int n, int best, nn_error *e)
 {
     int k = n < best ? n : best, rc = 0, made = 0;
@@ -109,7 +106,12 @@ static int write_grid(const char *path, trial *t, int n, int best, nn_error *e)
         free(tiles), free(tmp);
         return nn_fail(e, "out of memory");
     }
-    snprintf(tmp, len, "%s.tmp.png", path);
+    snprintf(tmp, len, "%s.XXXXXX.png", path);
+    int fd = k > 0 ? mkstemps(tmp, 4) : -1;
+    if (k > 0 && fd < 0)
+        rc = nn_fail(e, "%s: cannot create a temporary chart: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
     for (int i = 0; rc == 0 && i < k; i++) {
         if (t[i].epochs < 1)
             continue;
@@ -128,8 +130,9 @@ static int write_grid(const char *path, trial *t, int n, int best, nn_error *e)
             rc = nn_image_read(tmp, &tiles[made], e);
         if (rc == 0)
             made++;
-        unlink(tmp);
     }
+    if (fd >= 0)
+        unlink(tmp);
     if (rc == 0 && made > 0) {
         nn_image sheet;
         rc = nn_image_grid(tiles, made, 5, 6, 1, NULL, &sheet, e);

@@ -93,20 +93,34 @@ static int parse_tsv_row(const char *line, nn_epoch_stats *s)
 
 /* ---- fit of model and dataset ------------------------------------------- */
 
+/* The advice fits what can change: the architecture of a new model, the
+ * dataset of a trained one (a checkpoint: it has a training state). */
 int nn_train_check_fit(const nn_model *m, const char *mname, const nn_dataset *d,
                        const char *dname, nn_error *e)
 {
-    if (m->input.c != d->c || m->input.h != d->h || m->input.w != d->w)
+    int trained = m->train_state != NULL;
+    const nn_dims in = m->input;
+    if (in.c != d->c || in.h != d->h || in.w != d->w) {
+        if (trained)
+            return nn_fail(e, "%s takes %dx%dx%d images (CxHxW) but %s has %dx%dx%d; the "
+                           "model was trained on %dx%dx%d images: use a dataset of that size",
+                           mname, in.c, in.h, in.w, dname, d->c, d->h, d->w, in.c, in.h, in.w);
         return nn_fail(e, "%s takes %dx%dx%d images (CxHxW) but %s has %dx%dx%d; change "
                        "the input line of the architecture or fetch the data at that size",
-                       mname, m->input.c, m->input.h, m->input.w, dname, d->c, d->h, d->w);
+                       mname, in.c, in.h, in.w, dname, d->c, d->h, d->w);
+    }
     int k = (int)nn_dims_size(m->layers[m->nlayers - 1].out);
-    if (k != d->classes)
+    if (k != d->classes) {
+        if (trained)
+            return nn_fail(e, "%s ends in %d outputs but %s has %d classes; the model was "
+                           "trained for %d classes: use a dataset with those classes", mname,
+                           k, dname, d->classes, k);
         return nn_fail(e, "%s ends in %d outputs but %s has %d classes; make the last "
                        "dense layer 'dense classes'", mname, k, dname, d->classes);
+    }
     if (m->classes != d->classes)
-        return nn_fail(e, "%s is for %d classes but %s has %d", mname, m->classes, dname,
-                       d->classes);
+        return nn_fail(e, "%s is for %d classes but %s has %d%s", mname, m->classes, dname,
+                       d->classes, trained ? "; use a dataset with those classes" : "");
     return 0;
 }
 

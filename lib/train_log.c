@@ -188,8 +188,13 @@ nn_train_log *nn_train_log_open(const nn_train_log_cfg *c, const nn_trainer *t,
         if (snapshot(g, m, t->step, e) < 0)
             goto fail;
     }
+    struct stat st;
     if (c->plot_dir && mkdir(c->plot_dir, 0777) < 0 && errno != EEXIST) {
         nn_fail(e, "%s: cannot create: %s", c->plot_dir, strerror(errno));
+        goto fail;
+    }
+    if (c->plot_dir && (stat(c->plot_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+        nn_fail(e, "%s: not a directory", c->plot_dir);
         goto fail;
     }
     if (c->tsv) {

@@ -1,6 +1,7 @@
 # train.sh - nn-train on tiny synthetic datasets: exact resume, SIGINT and
-# SIGTERM checkpoints, NaN handling, dataset mismatch errors, the TSV log,
-# charts, the filter GIF, TensorBoard files and the random search.
+# SIGTERM checkpoints, NaN handling, dataset mismatch errors, the memory
+# check, outputs checked before any work, the TSV log, charts, the filter
+# GIF, TensorBoard files and the random search.
 . test/cli/lib.sh
 bin=${NN_BIN:-bin}
 helper=${NN_BUILD:-build}/test/test_data
@@ -33,8 +34,20 @@ EOF
 "$train" --help >"$tmp/help" 2>&1
 check "--help exits 0 and fits a screen" test "$(wc -l <"$tmp/help")" -le 40 -a -s "$tmp/help"
 "$train" --version | grep -q '^nn-train [0-9]' && pass "--version" || fail "--version" "no version line"
-"$train" --bogus >/dev/null 2>&1
-check "an unknown option exits 2" test $? = 2
+"$train" --bogus >/dev/null 2>"$tmp/err"
+check "an unknown option exits 2 with one line naming it" sh -c \
+    "test $? = 2 && test \$(wc -l <'$tmp/err') = 1 && grep -q \"unknown option '--bogus'\" '$tmp/err'"
+if [ -w /dev/full ]; then
+    "$train" --help >/dev/full 2>"$tmp/err"
+    check "a failed write to standard output exits 1 with a message" sh -c \
+        "test $? = 1 && grep -q 'nn-train: standard output' '$tmp/err'"
+fi
+for o in foo adam:foo=1; do
+    "$train" -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --optim $o >/dev/null 2>"$tmp/err"
+    check "--optim $o is a usage error (exit 2)" sh -c "test $? = 2 && grep -q -- '--optim' '$tmp/err'"
+done
+"$train" -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --schedule foo >/dev/null 2>&1
+check "--schedule foo is a usage error (exit 2)" test $? = 2
 "$train" -a "$tmp/net.nn" -d "$tmp/d.h5" >/dev/null 2>&1
 check "a missing -o exits 2" test $? = 2
 "$train" -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --lr abc >/dev/null 2>&1
@@ -130,6 +143,64 @@ check "a class-count mismatch is a one-line error" sh -c \
 rc=$?
 check "--device cuda fails with a reason" sh -c "test $rc = 1 && grep -q 'GPU\|CUDA' '$tmp/err'"
 
+# resuming on another dataset: the message names the file and fits a trained model
+"$train" $T --resume "$tmp/a.h5" -d "$tmp/rgb.h5" -e 6 2>"$tmp/err"
+rc=$?
+check "--resume on images of another size names the -d file and the trained size" sh -c \
+    "test $rc = 1 && test \$(wc -l <'$tmp/err') = 1 && grep -q 'rgb.h5 has 3x12x12' '$tmp/err' &&
+     grep -q 'trained on 1x12x12 images' '$tmp/err' && ! grep -q 'input line\\|synthetic' '$tmp/err'"
+"$helper" make-dataset "$tmp/k7.h5" 1 12 12 7 64 16 >/dev/null 2>&1
+"$train" $T --resume "$tmp/a.h5" -d "$tmp/k7.h5" -e 6 2>"$tmp/err"
+rc=$?
+check "--resume on another class count names the -d file and the trained classes" sh -c \
+    "test $rc = 1 && test \$(wc -l <'$tmp/err') = 1 && grep -q '4 outputs.*k7.h5 has 7 classes' '$tmp/err' &&
+     grep -q 'trained for 4 classes' '$tmp/err' && ! grep -q 'dense classes\\|synthetic' '$tmp/err'"
+
+# --test on a dataset without test images: a warning, and training goes on
+"$helper" make-dataset "$tmp/notest.h5" 1 12 12 4 64 0 >/dev/null 2>&1
+"$train" -t 2 -a "$tmp/net.nn" -d "$tmp/notest.h5" -o "$tmp/nt.h5" -e 1 --test 2>"$tmp/err"
+rc=$?
+check "--test without test images warns on one line and trains (exit $rc)" sh -c \
+    "test $rc = 0 && test \$(grep -c 'no test images' '$tmp/err') = 1 &&
+     grep -q 'notest.h5: no test images; --test is ignored' '$tmp/err' && test -s '$tmp/nt.h5'"
+
+# more memory than the machine has: refused before anything is allocated
+# (1 TiB of activations; the address-space limit keeps a failed check small)
+"$helper" make-dataset "$tmp/d28.h5" 1 28 28 2 256 0 >/dev/null 2>&1
+printf 'input 1x28x28\nconv 100000 3\nflatten\ndense classes\n' >"$tmp/huge.nn"
+(ulimit -v 4000000 && exec "$train" $T -a "$tmp/huge.nn" -d "$tmp/d28.h5" -o "$tmp/huge.h5" \
+    --train-limit 256 -b 1024) 2>"$tmp/err"
+rc=$?
+check "a network too big for the memory is a one-line error with the bytes needed and available" sh -c \
+    "test $rc = 1 && test \$(wc -l <'$tmp/err') = 1 &&
+     grep -q 'needs [0-9]* bytes of memory.*the machine has [0-9]* bytes' '$tmp/err' && test ! -e '$tmp/huge.h5'"
+
+# --- outputs are checked before any work -----------------------------------------
+: >"$tmp/afile"
+for opt in --plot --logdir; do
+    "$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/o.h5" -e 1 $opt "$tmp/afile" 2>"$tmp/err"
+    rc=$?
+    check "$opt on a regular file fails before training: one line, no model" sh -c \
+        "test $rc = 1 && test \$(wc -l <'$tmp/err') = 1 &&
+         grep -q 'afile: not a directory' '$tmp/err' && test ! -e '$tmp/o.h5'"
+done
+"$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o /nonexist/m.h5 2>"$tmp/err"
+check "-o in a missing directory fails naming it" sh -c "test $? = 1 && grep -q '/nonexist/m.h5' '$tmp/err'"
+"$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/o.h5" --log /nonexist/l.tsv 2>"$tmp/err"
+check "--log in a missing directory fails before training" sh -c \
+    "test $? = 1 && grep -q '/nonexist/l.tsv' '$tmp/err' && test ! -e '$tmp/o.h5'"
+mkdir -p "$tmp/fp/filters.gif"
+"$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/o.h5" --plot "$tmp/fp" --filters-every 2 2>"$tmp/err"
+check "a --filters-every GIF that cannot be written fails before training" sh -c \
+    "test $? = 1 && grep -q 'filters.gif' '$tmp/err' && test ! -e '$tmp/o.h5'"
+"$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/o.h5" -e 1 --filters-every 2 --filters-layer 99 2>"$tmp/err"
+check "--filters-layer 99 lists the layers and the conv layers" sh -c \
+    "test $? = 1 && grep -q \"no layer '99': layers are 0..7 or their names; conv layers are 0\" '$tmp/err'"
+"$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/o.h5" -e 1 --plot "$tmp/deep/er/plots" \
+    --logdir "$tmp/tb2/a/b" 2>"$tmp/err"
+check "--plot and --logdir create their missing parents" sh -c \
+    "test $? = 0 && test -s '$tmp/deep/er/plots/loss.png' && test -d '$tmp/tb2/a/b/train'"
+
 # --- charts, filters, TensorBoard --------------------------------------------------
 "$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/p.h5" -e 2 --val 0.2 --test \
     --plot "$tmp/plots" --filters-every 5 --logdir "$tmp/tb" --log-every 3 2>"$tmp/err" ||
@@ -184,5 +255,15 @@ check "the search writes a PNG of the best trials" sh -c \
     "head -c 8 '$tmp/search.png' | od -An -c | grep -q 'P   N   G'"
 "$train" $T --search 2 -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/s2.tsv" 2>"$tmp/err"
 rc=$?
-check "a search without --val is an error" sh -c "test $rc = 1 && grep -q -- '--val' '$tmp/err'"
+check "a search without --val is a usage error (exit 2)" sh -c "test $rc = 2 && grep -q -- '--val' '$tmp/err'"
+# the table is written through a temporary file renamed into place
+mkdir "$tmp/sdir"
+"$train" $T --search 1 -a "$tmp/net.nn" -d "$tmp/d.h5" -e 1 --val 0.2 -o "$tmp/sdir/s.tsv" 2>"$tmp/err"
+check "a search leaves only its table and chart ($(ls "$tmp/sdir" | tr '\n' ' '))" \
+    test "$(ls "$tmp/sdir" | tr '\n' ' ')" = "s.png s.tsv "
+"$train" -t 2 --search 1 -a "$tmp/net.nn" -d "$tmp/d.h5" -e 1 --val 0.2 -o /nonexist/s.tsv 2>"$tmp/err"
+rc=$?
+check "a search table in a missing directory fails before the first trial, naming it" sh -c \
+    "test $rc = 1 && test \$(wc -l <'$tmp/err') = 1 && grep -q '/nonexist/s.tsv:' '$tmp/err' &&
+     ! grep -q 's\\.tsv\\.tmp\\|trial' '$tmp/err'"
 exit $failed
