@@ -3,7 +3,6 @@
 #include "nn.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,33 +35,8 @@ typedef struct opts {
     int topk, confusion, threads, quiet, verbose;
 } opts;
 
-/* Prints "nn-eval: MESSAGE (see nn-eval --help)" and returns 2. */
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "nn-eval: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see nn-eval --help)\n");
-    va_end(ap);
-    return 2;
-}
-
-/* The option getopt_long just rejected, as it was written (buf holds "-X"
- * for a short one). */
-static const char *rejected(char **argv, const struct option *lo, char *buf, size_t size)
-{
-    const char *a = argv[optind - 1];
-    if (optopt == 0) /* an unknown long option: optind is past it */
-        return a;
-    if (strncmp(a, "--", 2) == 0 && strchr(a, '=')) /* --NAME=V for an option without value */
-        for (int i = 0; lo[i].name; i++)
-            if (lo[i].val == optopt && strncmp(a + 2, lo[i].name, strcspn(a + 2, "=")) == 0)
-                return a;
-    snprintf(buf, size, "-%c", optopt);
-    return buf;
-}
+#define PROG "nn-eval"
+#define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
 static int parse_int(const char *text, int min, int *out)
 {
@@ -328,11 +302,8 @@ int main(int argc, char **argv)
         case 'v': o.verbose = 1, o.quiet = 0; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("nn-eval (nn) %s\n", NN_VERSION); return 0;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: {
-            char buf[8];
-            return usage_error("unknown option '%s'", rejected(argv, longs, buf, sizeof buf));
-        }
+        case ':':
+        default: return nn_option_error(PROG, c, argv, longs);
         }
     }
     if (o.meters && strcmp(o.meters, "list") == 0) {

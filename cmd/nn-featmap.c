@@ -4,7 +4,6 @@
 #include "nn.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,33 +49,8 @@ typedef struct opts {
     int classes, maps, top, filter, top_images, batch, threads, quiet, verbose;
 } opts;
 
-/* Prints "nn-featmap: MESSAGE (see nn-featmap --help)" and returns 2. */
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "nn-featmap: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see nn-featmap --help)\n");
-    va_end(ap);
-    return 2;
-}
-
-/* The option getopt_long just rejected, as it was written (buf holds "-X"
- * for a short one). */
-static const char *rejected(char **argv, const struct option *lo, char *buf, size_t size)
-{
-    const char *a = argv[optind - 1];
-    if (optopt == 0) /* an unknown long option: optind is past it */
-        return a;
-    if (strncmp(a, "--", 2) == 0) /* --NAME=V for an option without value */
-        for (int i = 0; lo[i].name; i++)
-            if (lo[i].val == optopt && strncmp(a + 2, lo[i].name, strcspn(a + 2, "=")) == 0)
-                return a;
-    snprintf(buf, size, "-%c", optopt);
-    return buf;
-}
+#define PROG "nn-featmap"
+#define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
 /* The whole-number value of option `name` in [min, max] into *out: 0, or 2
  * after a usage error that names the option and the valid range. */
@@ -433,18 +407,8 @@ int main(int argc, char **argv)
             else o.threads = (int)v;
             break;
         }
-        case ':': {
-            const char *a = argv[optind - 1];
-            if (strncmp(a, "--", 2) != 0)
-                snprintf(name, sizeof name, "-%c", optopt), a = name;
-            return usage_error("option '%s' needs a value", a);
-        }
-        default: {
-            const char *a = rejected(argv, lo, name, sizeof name);
-            if (optopt && strncmp(a, "--", 2) == 0 && strchr(a, '='))
-                return usage_error("option '%.*s' takes no value", (int)strcspn(a, "="), a);
-            return usage_error("unknown option '%s'", a);
-        }
+        case ':':
+        default: return nn_option_error(PROG, c, argv, lo);
         }
     }
     int nfiles = argc - optind;

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -76,34 +75,7 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Prints "nn-fetch-data: MESSAGE (see nn-fetch-data --help)"; returns 2. */
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, PROG ": ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see " PROG " --help)\n");
-    return 2;
-}
-
-/* The option getopt_long just rejected, as it was written (buf holds "-X"
- * for a short one). */
-static const char *rejected(char **argv, char *buf, size_t size)
-{
-    const char *a = argv[optind - 1];
-    if (optopt == 0) /* an unknown long option: optind is past it */
-        return a;
-    if (strncmp(a, "--", 2) == 0 && strchr(a, '=')) /* --NAME=V for an option without value */
-        for (int i = 0; long_opts[i].name; i++)
-            if (long_opts[i].val == optopt &&
-                strncmp(a + 2, long_opts[i].name, strcspn(a + 2, "=")) == 0)
-                return a;
-    snprintf(buf, size, "-%c", optopt);
-    return buf;
-}
+#define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
 /* An integer option in [lo, hi]. */
 static int int_arg(const char *opt, const char *text, long lo, long hi, long *out)
@@ -250,11 +222,8 @@ int main(int argc, char **argv)
             if (int_arg("--threads", optarg, 1, 4096, &threads))
                 return 2;
             break;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: {
-            char buf[8];
-            return usage_error("unknown option '%s'", rejected(argv, buf, sizeof buf));
-        }
+        case ':':
+        default: return nn_option_error(PROG, c, argv, long_opts);
         }
     }
     if (quiet && verbose)

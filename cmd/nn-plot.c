@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,18 +41,8 @@ typedef struct table {
     char *xname;
 } table;
 
-/* Prints "nn-plot: MESSAGE (see nn-plot --help)" and returns 2. */
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "nn-plot: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see nn-plot --help)\n");
-    va_end(ap);
-    return 2;
-}
+#define PROG "nn-plot"
+#define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
 /* Splits line (modified) at tabs into at most max fields; returns the count. */
 static int split_tabs(char *line, char **f, int max)
@@ -78,21 +67,6 @@ static int column(char **f, int nf, const char *name)
         if (!strcmp(f[i], name))
             return i;
     return -1;
-}
-
-/* The option getopt_long just rejected, as it was written (buf holds "-X"
- * for a short one). */
-static const char *rejected(char **argv, const struct option *lo, char *buf, size_t size)
-{
-    const char *a = argv[optind - 1];
-    if (optopt == 0) /* an unknown long option: optind is past it */
-        return a;
-    if (strncmp(a, "--", 2) == 0 && strchr(a, '=')) /* --NAME=V for an option without value */
-        for (int i = 0; lo[i].name; i++)
-            if (lo[i].val == optopt && strncmp(a + 2, lo[i].name, strcspn(a + 2, "=")) == 0)
-                return a;
-    snprintf(buf, size, "-%c", optopt);
-    return buf;
 }
 
 /* A finite number of --ymin/--ymax into *v; -1 when text is not one. */
@@ -242,7 +216,6 @@ int main(int argc, char **argv)
     nn_chart chart = {0};
     const char *ymin = NULL, *ymax = NULL; /* as given */
     int ny = 0, c;
-    char buf[8];
     nn_check_stdout_at_exit("nn-plot");
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:x:y:hV", lo, NULL)) != -1) {
@@ -270,8 +243,8 @@ int main(int argc, char **argv)
             break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("nn-plot (nn) %s\n", NN_VERSION); return 0;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return usage_error("unknown option '%s'", rejected(argv, lo, buf, sizeof buf));
+        case ':':
+        default: return nn_option_error(PROG, c, argv, lo);
         }
     }
     if (!out)

@@ -7,7 +7,6 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,17 +66,8 @@ static volatile sig_atomic_t got_signal;
 static void on_signal(int sig) { got_signal = sig; }
 static int should_stop(void *ctx) { return (void)ctx, got_signal != 0; }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "nn-train: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nTry 'nn-train --help'.\n");
-    va_end(ap);
-    return 2;
-}
+#define PROG "nn-train"
+#define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
 /* A number for option `opt` in [lo, hi] (whole: an integer); -1 (message
  * printed) when not. */
@@ -87,7 +77,7 @@ static int number_of(const char *opt, const char *s, double lo, double hi, int w
     char *end;
     double v = strtod(s, &end);
     if (end == s || *end || !(v >= lo && v <= hi) || (whole && v != floor(v))) {
-        fprintf(stderr, "nn-train: --%s: '%s' is not a %s in [%g, %g]\nTry 'nn-train --help'.\n",
+        fprintf(stderr, "nn-train: --%s: '%s' is not a %s in [%g, %g] (see nn-train --help)\n",
                 opt, s, whole ? "whole number" : "number", lo, hi);
         return -1;
     }
@@ -180,36 +170,6 @@ static char *filters_path(const char *plot, const char *out)
     return p;
 }
 
-/* mkdir -p: dir and its missing parents; "DIR: not a directory" when a
- * file is in the way. */
-static int mkdir_p(const char *dir, nn_error *e)
-{
-    char *p = strdup(dir);
-    if (!p)
-        return nn_fail(e, "out of memory");
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s)
-            continue;
-        char c = *s;
-        *s = 0;
-        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-            nn_fail(e, "%s: cannot create the directory: %s", p, strerror(errno));
-            free(p);
-            return -1;
-        }
-        *s = c;
-        if (!c)
-            break;
-    }
-    free(p);
-    struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return nn_fail(e, "%s: not a directory", dir);
-    if (access(dir, W_OK) < 0)
-        return nn_fail(e, "%s: cannot write: %s", dir, strerror(errno));
-    return 0;
-}
-
 /* nn_check_output for "PREFIX" "SUFFIX". */
 static int check_output2(const char *prefix, const char *suffix, nn_error *e)
 {
@@ -245,7 +205,7 @@ static int check_outputs(const char *model, const char *search_png,
             return -1;
     }
     if (lc->plot_dir) {
-        if (mkdir_p(lc->plot_dir, e) < 0 || check_output2(lc->plot_dir, "/loss.png", e) < 0 ||
+        if (nn_mkdir_p(lc->plot_dir, e) < 0 || check_output2(lc->plot_dir, "/loss.png", e) < 0 ||
             check_output2(lc->plot_dir, "/accuracy.png", e) < 0)
             return -1;
         if (lc->filters_every && (check_output2(lc->plot_dir, "/filters.gif", e) < 0 ||
@@ -257,10 +217,10 @@ static int check_outputs(const char *model, const char *search_png,
         char *dir = malloc(n);
         if (!dir)
             return nn_fail(e, "out of memory");
-        int rc = mkdir_p(lc->logdir, e);
+        int rc = nn_mkdir_p(lc->logdir, e);
         for (int k = 0; rc == 0 && k < 2; k++) {
             snprintf(dir, n, "%s/%s", lc->logdir, k ? "test" : "train");
-            rc = mkdir_p(dir, e);
+            rc = nn_mkdir_p(dir, e);
         }
         free(dir);
         if (rc < 0)
@@ -284,58 +244,6 @@ static int filters_layer(const nn_model *m, const char *text, nn_error *e)
         return nn_fail(e, "--filters-layer: %s", inner.msg);
     }
     return i;
-}
-
-/* "12.3 GiB" */
-static void format_bytes(char *buf, size_t size, double b)
-{
-    static const char *unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int u = 0;
-    while (b >= 1024 && u < 5)
-        b /= 1024, u++;
-    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
-}
-
-/* What training m with batches of `batch` keeps in memory: the dataset,
- * parameter values and gradients, `slots` optimizer floats per value, and
- * the activations as nn_model_reserve plans them (an output per layer, two
- * backward buffers of the largest output, the layers' saved state and
- * scratch). Fails when that exceeds the machine's physical memory: better
- * than being killed once the memory runs out. */
-static int check_memory(const nn_model *m, int slots, int batch, const nn_dataset *d,
-                        nn_error *e)
-{
-    double n = batch, f = sizeof(float);
-    double params = (double)m->nvalues * f, optim = slots * params;
-    double outs = 0, dmax = (double)nn_dims_size(m->input), work = 0, saved = 0;
-    for (int i = 0; i < m->nlayers; i++) {
-        const nn_layer *l = &m->layers[i];
-        double out = (double)nn_dims_size(l->out);
-        outs += out;
-        if (out > dmax)
-            dmax = out;
-        if (l->type->work_floats && (double)l->type->work_floats(l, batch) > work)
-            work = (double)l->type->work_floats(l, batch);
-        if (l->type->saved_bytes)
-            saved += (double)l->type->saved_bytes(l, batch);
-    }
-    double acts = n * outs * f + 2 * n * dmax * f + work * f + saved;
-    double data = ((double)d->train.n + d->test.n) * d->h * d->w * d->c;
-    double need = data + 2 * params + optim + acts;
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page <= 0)
-        return 0; /* unknown: no check */
-    double have = (double)pages * page;
-    if (need <= have)
-        return 0;
-    char a[32], b[32], c[32], g[32], h[32], k[32];
-    format_bytes(a, sizeof a, need), format_bytes(b, sizeof b, have);
-    format_bytes(c, sizeof c, 2 * params), format_bytes(g, sizeof g, optim);
-    format_bytes(h, sizeof h, acts), format_bytes(k, sizeof k, data);
-    return nn_fail(e, "training needs %.0f bytes of memory (%s: %s parameters and gradients, "
-                   "%s optimizer state, %s activations for a batch of %d, %s images) but the "
-                   "machine has %.0f bytes (%s); use a smaller batch (-b) or a smaller network",
-                   need, a, c, g, h, batch, k, have, b);
 }
 
 int main(int argc, char **argv)
@@ -397,19 +305,7 @@ int main(int argc, char **argv)
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("nn-train %s\n", NN_VERSION); return 0;
         case ':':
-        default: { /* one line; a long option named as given, without its =VALUE */
-            const char *a = argv[optind - 1];
-            int n = (int)strcspn(a, "=");
-            if (strncmp(a, "--", 2) == 0)
-                fprintf(stderr, "nn-train: %s '%.*s'%s (see nn-train --help)\n",
-                        c == ':' ? "option" : "unknown option", n, a,
-                        c == ':' ? " needs a value" : "");
-            else
-                fprintf(stderr, "nn-train: %s '-%c'%s (see nn-train --help)\n",
-                        c == ':' ? "option" : "unknown option", optopt,
-                        c == ':' ? " needs a value" : "");
-            return 2;
-        }
+        default: return nn_option_error(PROG, c, argv, longopts);
         }
     }
     if (optind < argc)
@@ -501,7 +397,7 @@ int main(int argc, char **argv)
             goto fail;
         o = want;
     }
-    if (check_memory(m, nn_optim_slots(o.kind), cfg.batch, d, &e) < 0)
+    if (nn_train_check_memory(m, nn_optim_slots(o.kind), cfg.batch, d, &e) < 0)
         goto fail;
     if (flayer && !sc.trials && (lc.filters_layer = filters_layer(m, flayer, &e)) < 0)
         goto fail;

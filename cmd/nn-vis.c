@@ -4,7 +4,6 @@
 #include "nn.h"
 
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,33 +40,8 @@ static const char *usage_text =
 enum { O_FROM = 256, O_TOP, O_FRAMES, O_SIZE, O_UPS, O_FACTOR, O_STEPS, O_LR, O_WD,
        O_BLUR, O_SEED, O_BATCH, O_COLS, O_WEIGHTS, O_THREADS, O_DEVICE };
 
-/* Prints "nn-vis: MESSAGE (see nn-vis --help)" and returns 2. */
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "nn-vis: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see nn-vis --help)\n");
-    va_end(ap);
-    return 2;
-}
-
-/* The option getopt_long just rejected, as it was written (buf holds "-X"
- * for a short one). */
-static const char *rejected(char **argv, const struct option *lo, char *buf, size_t size)
-{
-    const char *a = argv[optind - 1];
-    if (optopt == 0) /* an unknown long option: optind is past it */
-        return a;
-    if (strncmp(a, "--", 2) == 0) /* --NAME=V for an option without value */
-        for (int i = 0; lo[i].name; i++)
-            if (lo[i].val == optopt && strncmp(a + 2, lo[i].name, strcspn(a + 2, "=")) == 0)
-                return a;
-    snprintf(buf, size, "-%c", optopt);
-    return buf;
-}
+#define PROG "nn-vis"
+#define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
 /* A whole number in [min, max] into *out: 0, or 2 after a usage error that
  * names the option and the valid range. */
@@ -237,18 +211,8 @@ int main(int argc, char **argv)
         case O_FACTOR: bad = real(name, optarg, 1, 0, 100, &cfg.upscaling_factor); break;
         case O_LR: bad = real(name, optarg, 0, 1, 1e6, &d); cfg.lr = (float)d; break;
         case O_WD: bad = real(name, optarg, 0, 0, 1e6, &d); cfg.wd = (float)d; break;
-        case ':': {
-            const char *a = argv[optind - 1];
-            if (strncmp(a, "--", 2) != 0)
-                snprintf(name, sizeof name, "-%c", optopt), a = name;
-            return usage_error("option '%s' needs a value", a);
-        }
-        default: {
-            const char *a = rejected(argv, lo, name, sizeof name);
-            if (optopt && strncmp(a, "--", 2) == 0 && strchr(a, '='))
-                return usage_error("option '%.*s' takes no value", (int)strcspn(a, "="), a);
-            return usage_error("unknown option '%s'", a);
-        }
+        case ':':
+        default: return nn_option_error(PROG, c, argv, lo);
         }
         if (bad)
             return 2;

@@ -43,6 +43,9 @@ int nn_write_file(const char *path, const void *buf, size_t size, nn_error *e);
  * directory exists and is writable, and path is not a directory. Programs
  * check every output before they start working. */
 int nn_check_output(const char *path, nn_error *e);
+/* mkdir -p: dir and its missing parents; then dir must be a writable
+ * directory ("DIR: not a directory" when a file is in the way). */
+int nn_mkdir_p(const char *dir, nn_error *e);
 /* Registers an exit check: when standard output could not be written (a
  * full disk, a closed pipe), the program exits 1 after "PROG: standard
  * output: write failed: WHY" (EPIPE without the message). */
@@ -923,6 +926,13 @@ struct nn_trainer {
 
 /* epochs 10, batch 64, seed 1, schedule constant, the rest 0. */
 void nn_train_defaults(nn_train_cfg *c);
+/* Fails when training m with batches of `batch` would keep more in memory
+ * than the machine has: the dataset d, parameter values and gradients,
+ * `slots` optimizer floats per value, and the activations as
+ * nn_model_reserve plans them (better than being killed once memory runs
+ * out). The message gives the bytes needed, by kind, and available. */
+int nn_train_check_memory(const nn_model *m, int slots, int batch, const nn_dataset *d,
+                          nn_error *e);
 /* Checks that model m (named mname in the message) fits dataset d: image
  * channels and size, and classes. */
 int nn_train_check_fit(const nn_model *m, const char *mname,
@@ -1254,6 +1264,14 @@ int nn_filters_read(const char *path, int k, int **filters, int *n,
 int nn_cuda_built(void);
 /* Number of usable GPUs (0 when none or no CUDA build); never fails. */
 int nn_cuda_device_count(void);
+
+/* The programs' command lines (lib/cli.c). nn_usage_error prints "PROG:
+ * MESSAGE (see PROG --help)" and returns 2, the exit status of a usage
+ * error. nn_option_error does so for what getopt_long (with a leading ':'
+ * in its short options, opterr = 0) returned as c: '?' or ':'. */
+struct option;
+int nn_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int nn_option_error(const char *prog, int c, char **argv, const struct option *lo);
 
 /* A program's --device NAME (lib/device.c): cpu, cuda, or auto (the GPU
  * when the backend can run there and one is present, else the CPU). 0 and

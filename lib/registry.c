@@ -50,12 +50,6 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static int dir_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* The registry beside the program: PREFIX/share/nn/datasets.tsv for an
  * installed one, else data/datasets.tsv in the program's directory or up to
  * three levels above it (bin/, build/sanitize/bin/ of a source tree). */
@@ -253,30 +247,6 @@ static char *join(const char *dir, const char *file)
     return p;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path, nn_error *e)
-{
-    char *p = strdup(path);
-    if (!p)
-        return nn_fail(e, "%s: out of memory", path);
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s)
-            continue;
-        char c = *s;
-        *s = 0;
-        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-            nn_fail(e, "%s: cannot create the directory: %s", p, strerror(errno));
-            free(p);
-            return -1;
-        }
-        *s = c;
-        if (!c)
-            break;
-    }
-    free(p);
-    return dir_exists(path) ? 0 : nn_fail(e, "%s: not a directory", path);
-}
-
 /* Where downloads are kept: o->cache, $NN_DATA_HOME, or ~/.cache/nn. */
 static char *cache_dir(const nn_dataset_opts *o, nn_error *e)
 {
@@ -445,7 +415,7 @@ static int get_file(const nn_registry *r, const char *name, const char *file,
                      "it yourself and give its directory with --from DIR", name, file);
         goto done;
     }
-    if (make_dirs(dir, e) < 0)
+    if (nn_mkdir_p(dir, e) < 0)
         goto done;
     if (!want)
         nn_dataset_say(o, 1, "%s: cannot verify: the registry has no checksum for it", file);

@@ -259,33 +259,6 @@ static int write_summary(nn_tb *t, long step, const char *tag, pb *value)
 
 /* ---- opening and closing ------------------------------------------------ */
 
-/* mkdir -p: creates dir and its missing parents. */
-static int mkdir_p(const char *dir, nn_error *e)
-{
-    char *p = strdup(dir);
-    if (!p)
-        return nn_fail(e, "out of memory");
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s)
-            continue;
-        char c = *s;
-        *s = 0;
-        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
-            nn_fail(e, "%s: cannot create the directory: %s", p, strerror(errno));
-            free(p);
-            return -1;
-        }
-        *s = c;
-        if (!c)
-            break;
-    }
-    free(p);
-    struct stat st;
-    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return nn_fail(e, "%s: not a directory", dir);
-    return 0;
-}
-
 /* TensorFlow's default histogram bucket limits: -DBL_MAX, then -v for the
  * v = 1e-12 * 1.1^k below 1e20 in decreasing size, 0, the v in increasing
  * size, DBL_MAX. Bucket i counts the values in [limit[i-1], limit[i]). */
@@ -314,7 +287,7 @@ nn_tb *nn_tb_open(const char *dir, nn_error *e)
         nn_fail(e, "TensorBoard: no log directory given");
         return NULL;
     }
-    if (mkdir_p(dir, e) < 0)
+    if (nn_mkdir_p(dir, e) < 0)
         return NULL;
     nn_tb *t = calloc(1, sizeof *t);
     char host[256];

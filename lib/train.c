@@ -28,6 +28,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STATE_MAGIC "nn-train-state 1"
 
@@ -667,4 +668,52 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
     }
     nn_loader_stop(l);
     return rc;
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+/* "12.3 GiB" */
+static void format_bytes(char *buf, size_t size, double b)
+{
+    static const char *unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (b >= 1024 && u < 5)
+        b /= 1024, u++;
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+int nn_train_check_memory(const nn_model *m, int slots, int batch, const nn_dataset *d,
+                          nn_error *e)
+{
+    double n = batch, f = sizeof(float);
+    double params = (double)m->nvalues * f, optim = slots * params;
+    double outs = 0, dmax = (double)nn_dims_size(m->input), work = 0, saved = 0;
+    for (int i = 0; i < m->nlayers; i++) {
+        const nn_layer *l = &m->layers[i];
+        double out = (double)nn_dims_size(l->out);
+        outs += out;
+        if (out > dmax)
+            dmax = out;
+        if (l->type->work_floats && (double)l->type->work_floats(l, batch) > work)
+            work = (double)l->type->work_floats(l, batch);
+        if (l->type->saved_bytes)
+            saved += (double)l->type->saved_bytes(l, batch);
+    }
+    double acts = n * outs * f + 2 * n * dmax * f + work * f + saved;
+    double data = ((double)d->train.n + d->test.n) * d->h * d->w * d->c;
+    double need = data + 2 * params + optim + acts;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return 0; /* unknown: no check */
+    double have = (double)pages * page;
+    if (need <= have)
+        return 0;
+    char a[32], b[32], c[32], g[32], h[32], k[32];
+    format_bytes(a, sizeof a, need), format_bytes(b, sizeof b, have);
+    format_bytes(c, sizeof c, 2 * params), format_bytes(g, sizeof g, optim);
+    format_bytes(h, sizeof h, acts), format_bytes(k, sizeof k, data);
+    return nn_fail(e, "training needs %.0f bytes of memory (%s: %s parameters and gradients, "
+                   "%s optimizer state, %s activations for a batch of %d, %s images) but the "
+                   "machine has %.0f bytes (%s); use a smaller batch (-b) or a smaller network",
+                   need, a, c, g, h, batch, k, have, b);
 }

@@ -233,6 +233,34 @@ int nn_check_output(const char *path, nn_error *e)
     return rc;
 }
 
+int nn_mkdir_p(const char *dir, nn_error *e)
+{
+    char *p = strdup(dir);
+    if (!p)
+        return nn_fail(e, "%s: out of memory", dir);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s)
+            continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+            nn_fail(e, "%s: cannot create the directory: %s", p, strerror(errno));
+            free(p);
+            return -1;
+        }
+        *s = c;
+        if (!c)
+            break;
+    }
+    free(p);
+    struct stat st;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return nn_fail(e, "%s: not a directory", dir);
+    if (access(dir, W_OK) < 0)
+        return nn_fail(e, "%s: cannot write: %s", dir, strerror(errno));
+    return 0;
+}
+
 static const char *stdout_prog = "nn";
 
 /* At exit: standard output flushed, or the exit status says it failed. */

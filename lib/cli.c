@@ -1,0 +1,36 @@
+/* cli.c - what the programs share on the command line: a usage error as
+ * one line that points to --help, and getopt_long's rejections named as
+ * the user wrote them. */
+#include "nn.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <string.h>
+
+int nn_usage_error(const char *prog, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see %s --help)\n", prog);
+    va_end(ap);
+    return 2;
+}
+
+int nn_option_error(const char *prog, int c, char **argv, const struct option *lo)
+{
+    const char *a = argv[optind - 1];
+    int n = (int)strcspn(a, "="), is_long = strncmp(a, "--", 2) == 0;
+    if (c == ':')
+        return is_long ? nn_usage_error(prog, "option '%.*s' needs a value", n, a)
+                       : nn_usage_error(prog, "option '-%c' needs a value", optopt);
+    if (optopt == 0) /* an unknown long option */
+        return nn_usage_error(prog, "unknown option '%.*s'", n, a);
+    if (is_long && a[n] == '=') /* --NAME=V for an option that takes no value */
+        for (int i = 0; lo[i].name; i++)
+            if (lo[i].val == optopt && lo[i].has_arg == no_argument &&
+                strlen(lo[i].name) == (size_t)n - 2 && strncmp(a + 2, lo[i].name, n - 2) == 0)
+                return nn_usage_error(prog, "option '%.*s' takes no value", n, a);
+    return nn_usage_error(prog, "unknown option '-%c'", optopt);
+}
