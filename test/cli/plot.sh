@@ -97,4 +97,26 @@ err "a missing value" 2 "option '--size' needs a value" -o out.png -y train_loss
 err "an unwritable chart" 1 "no-such-dir" -o no-such-dir/c.png -y train_loss a.tsv
 err "the chart is checked before the tables are read" 1 "no-such-dir/c.png: cannot create" -o no-such-dir/c.png -y train_loss nope.tsv
 err "a directory as the chart" 1 "adir: is a directory" -o adir -y train_loss a.tsv
+
+# ---- how a chart replaces what is there (nn_write_file) ----------------------
+name="a chart written through a symbolic link replaces the file it names, keeps the link and the mode"
+printf 'old' >target.png && chmod 600 target.png && ln -s target.png link.png
+if "$P" -o link.png -y train_loss a.tsv 2>err && [ -L link.png ] &&
+   [ "$(readlink link.png)" = target.png ] && "$T" --info target.png | grep -q '^png ' &&
+   [ "$(stat -c %a target.png)" = 600 ] && [ -z "$(ls | grep '\.tmp\.')" ]; then
+    pass "$name"
+else
+    fail "$name" "$(ls -l link.png target.png) $(cat err)"
+fi
+name="a chart to a full device is an error, and the device stays a device"
+if [ -c full ]; then
+    "$P" -o full -y train_loss a.tsv 2>err; rc=$?
+    if [ "$rc" = 1 ] && grep -q 'No space left on device' err && [ -c full ]; then
+        pass "$name"
+    else
+        fail "$name" "status $rc: $(cat err); $(ls -l full)"
+    fi
+else
+    skip "$name" "mknod cannot make a full device here"
+fi
 exit $failed
