@@ -430,6 +430,7 @@ static nn_model *load_quiet(nn_h5 *f, nn_optim *o, nn_error *e)
         return NULL;
     if (load_root(f, m, e) < 0 || load_layers(f, m, e) < 0)
         goto fail;
+    m->loaded = 1;
     if (o && h5_exists(f, "/optim")) {
         nn_optim tmp;
         memset(&tmp, 0, sizeof tmp);

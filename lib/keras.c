@@ -420,6 +420,7 @@ nn_model *nn_keras_load(const char *path, const char *arch, const char *arch_fil
     }
     free(text);
     kfile_close(&k);
+    m->loaded = 1;
     return m;
 fail:
     free(text);

@@ -281,6 +281,7 @@ const char *nn_loss_name(nn_loss_kind kind);
 typedef struct nn_model {
     char *arch_text;      /* the architecture as written */
     char *arch_file;      /* where it came from, for messages */
+    int loaded;           /* 1: its weights came from a file (model or Keras) */
     nn_dims input;
     int classes;          /* resolved "classes" (0: none) */
     char **class_names;   /* classes entries, or NULL */
@@ -934,7 +935,9 @@ void nn_train_defaults(nn_train_cfg *c);
 int nn_train_check_memory(const nn_model *m, int slots, int batch, const nn_dataset *d,
                           nn_error *e);
 /* Checks that model m (named mname in the message) fits dataset d: image
- * channels and size, and classes. */
+ * channels and size, and classes. The advice fits where m came from: an
+ * architecture (change it), a checkpoint of nn-train (the data it was
+ * trained on), or other weights from a file (fetch the data to fit). */
 int nn_train_check_fit(const nn_model *m, const char *mname,
                        const nn_dataset *d, const char *dname, nn_error *e);
 /* Reads the settings a checkpoint was trained with (m->train_state) into

@@ -99,20 +99,25 @@ static int parse_tsv_row(const char *line, nn_epoch_stats *s)
 int nn_train_check_fit(const nn_model *m, const char *mname, const nn_dataset *d,
                        const char *dname, nn_error *e)
 {
-    int trained = m->train_state != NULL;
+    int trained = m->train_state != NULL, loaded = m->loaded && !trained;
     const nn_dims in = m->input;
     if (in.c != d->c || in.h != d->h || in.w != d->w) {
         if (trained)
             return nn_fail(e, "%s takes %dx%dx%d images (CxHxW) but %s has %dx%dx%d; the "
                            "model was trained on %dx%dx%d images: use a dataset of that size",
                            mname, in.c, in.h, in.w, dname, d->c, d->h, d->w, in.c, in.h, in.w);
+        if (loaded)
+            return nn_fail(e, "%s takes %dx%dx%d images (CxHxW) but %s has %dx%dx%d; fetch "
+                           "the data at that size (nn-fetch-data --size %d%s)", mname, in.c,
+                           in.h, in.w, dname, d->c, d->h, d->w, in.h,
+                           in.c == 1 ? " --gray" : "");
         return nn_fail(e, "%s takes %dx%dx%d images (CxHxW) but %s has %dx%dx%d; change "
                        "the input line of the architecture or fetch the data at that size",
                        mname, in.c, in.h, in.w, dname, d->c, d->h, d->w);
     }
     int k = (int)nn_dims_size(m->layers[m->nlayers - 1].out);
     if (k != d->classes) {
-        if (trained)
+        if (trained || loaded)
             return nn_fail(e, "%s ends in %d outputs but %s has %d classes; the model was "
                            "trained for %d classes: use a dataset with those classes", mname,
                            k, dname, d->classes, k);
@@ -121,7 +126,7 @@ int nn_train_check_fit(const nn_model *m, const char *mname, const nn_dataset *d
     }
     if (m->classes != d->classes)
         return nn_fail(e, "%s is for %d classes but %s has %d%s", mname, m->classes, dname,
-                       d->classes, trained ? "; use a dataset with those classes" : "");
+                       d->classes, trained || loaded ? "; use a dataset with those classes" : "");
     return 0;
 }
 

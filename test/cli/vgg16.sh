@@ -171,6 +171,19 @@ run notkeras tiny-vgg --from test/golden/eval_model.h5 -o "$tmp/x.h5"
     && err_has notkeras "eval_model.h5: not a Keras weight file" && [ ! -e "$tmp/x.h5" ] \
     && pass "an nn model file is not a Keras file: a one-line error, no output" || fail "not Keras" "$(why notkeras)"
 
+name="a dataset of another size for the converted model: fetch advice, not architecture advice"
+if "$NN_BUILD/test/test_data" make-dataset "$tmp/small.h5" 3 32 32 10 8 8 >/dev/null 2>&1; then
+    "$NN_BIN/nn-eval" -m "$tmp/m.h5" -d "$tmp/small.h5" >/dev/null 2>"$tmp/fit.err"; r=$?
+    if [ "$r" = 1 ] && [ "$(wc -l <"$tmp/fit.err")" = 1 ] &&
+       grep -q 'takes 3x64x96 images.*fetch the data at that size (nn-fetch-data --size 64)' "$tmp/fit.err"; then
+        pass "$name"
+    else
+        fail "$name" "status $r: $(cat "$tmp/fit.err")"
+    fi
+else
+    fail "$name" "test_data make-dataset failed"
+fi
+
 # ---- the installed registry: vgg16 and vgg16-notop ---------------------------------------
 NN_DATASETS= "$prog" --list >"$tmp/list" 2>&1
 keras=https://storage.googleapis.com/tensorflow/keras-applications/vgg16/
