@@ -1,7 +1,8 @@
-# demo.sh - make demo's script (data/experiments/demo.sh) at a reduced size:
-# 1 epoch on 1000 Fashion-MNIST samples. Every file it lists must exist
-# and open: pictures decode (PNG, GIF), HDF5 files are read back by h5dump
-# (where installed) and the model by nn-eval, tables have rows.
+# demo.sh - `make demo` at a reduced size: 1 epoch on 1000 Fashion-MNIST
+# samples (make deps finds everything installed; the programs are built).
+# Every file it lists must exist and open: pictures decode (PNG, GIF), HDF5
+# files are read back by h5dump (where installed) and the model by nn-eval,
+# tables have rows.
 . test/cli/lib.sh
 if [ "${NN_SANITIZE:-}" = 1 ]; then skip "make demo" "sanitized build: too slow; the same programs run in the other tests"; exit 0; fi
 bin=${NN_BIN:-bin}
@@ -12,8 +13,8 @@ if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
 fi
 if [ ! -x "$info" ]; then fail "make demo" "$info is not built"; exit 1; fi
 
-name="make demo (1 epoch, 1000 samples) succeeds and lists its files"
-if BIN="$bin" OUT="$tmp/demo" EPOCHS=1 TRAIN_LIMIT=1000 sh data/experiments/demo.sh \
+name="make demo EPOCHS=1 TRAIN_LIMIT=1000 succeeds and lists its files"
+if make -s --no-print-directory demo BIN="$bin" OUT="$tmp/demo" EPOCHS=1 TRAIN_LIMIT=1000 \
         >"$tmp/out" 2>"$tmp/err" &&
    sed -n '/^demo: done/,$p' "$tmp/err" | tail -n +2 >"$tmp/files" && [ -s "$tmp/files" ]; then
     pass "$name"
