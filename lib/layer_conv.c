@@ -397,13 +397,14 @@ static void pad_rows(const pad_buf *b, const float *src, int r0, int rows,
         }
 }
 
-/* off[k] for k = (c*kh + i)*kw + j over c < nc: c*plane + i*s + j. */
-static void shift_offsets(int *off, int nc, int kh, int kw, int plane, int s)
+/* off[k] for k = (c*kh + i)*kw + j over c < nc: ch[c]*plane + i*s + j
+ * (ch NULL: channel c itself). */
+static void shift_offsets(int *off, const int *ch, int nc, int kh, int kw, int plane, int s)
 {
     for (int c = 0, k = 0; c < nc; c++)
         for (int i = 0; i < kh; i++)
             for (int j = 0; j < kw; j++)
-                off[k++] = c * plane + i * s + j;
+                off[k++] = (ch ? ch[c] : c) * plane + i * s + j;
 }
 
 /* Packs rows of a [M, K] matrix, element (m, k) = get(m, k), into tiles
@@ -417,17 +418,41 @@ static void pack_weight(const float *wt, int M, int K, float *ap)
                     m0 + m < M ? wt[(size_t)(m0 + m) * K + k] : 0.0f;
 }
 
-/* The weights of dx as a convolution of dyp: row c, column (o*kh + i)*kw
- * + j holds weight[o, c, kh-1-i, kw-1-j]; packed as pack_weight. */
-static void pack_weight_flipped(const conv_geom *g, const float *wt, float *ap)
+/* The weights of dx as a convolution of dyp over the no output channels
+ * och[0..no): row c, column (n*kh + i)*kw + j holds weight[och[n], c,
+ * kh-1-i, kw-1-j]; packed as pack_weight. */
+static void pack_weight_flipped(const conv_geom *g, const float *wt, const int *och, int no,
+                                float *ap)
 {
-    int C = g->c, O = g->o, kk = g->kh * g->kw, K = O * kk;
+    int C = g->c, kk = g->kh * g->kw, K = no * kk;
     for (int c0 = 0; c0 < C; c0 += MR)
-        for (int o = 0; o < O; o++)
+        for (int n = 0; n < no; n++)
             for (int t = 0; t < kk; t++)
                 for (int m = 0; m < MR; m++)
-                    ap[(size_t)c0 * K + ((size_t)o * kk + t) * MR + m] =
-                        c0 + m < C ? wt[((size_t)o * C + c0 + m) * kk + kk - 1 - t] : 0.0f;
+                    ap[(size_t)c0 * K + ((size_t)n * kk + t) * MR + m] =
+                        c0 + m < C ? wt[((size_t)och[n] * C + c0 + m) * kk + kk - 1 - t]
+                                   : 0.0f;
+}
+
+/* The output channels [0, o) whose gradient dy is not zero in every one of
+ * the n samples, into och; their count. Where a whole channel's gradient
+ * is zero (nn-vis's top layer: one channel per image) dx needs none of its
+ * weights. */
+static int live_channels(const conv_geom *g, const float *dy, int n, int *och)
+{
+    size_t plane = (size_t)g->oh * g->ow;
+    int no = 0;
+    for (int o = 0; o < g->o; o++) {
+        int live = 0;
+        for (int b = 0; b < n && !live; b++) {
+            const float *p = dy + ((size_t)b * g->o + o) * plane;
+            for (size_t q = 0; q < plane && !live; q++)
+                live = p[q] != 0.0f;
+        }
+        if (live)
+            och[no++] = o;
+    }
+    return no;
 }
 
 static size_t packed_floats(int M, int K)
@@ -506,8 +531,8 @@ static void shift_forward(const conv_geom *g, const float *wt, const float *bias
     int *off = (int *)(ap + packed_floats(g->o, g->k)), *off_u = off + round16(g->k);
     float *per = (float *)(off_u + round16(g->k));
     pack_weight(wt, g->o, g->k, ap);
-    shift_offsets(off, g->c, g->kh, g->kw, g->xf.plane, s);
-    shift_offsets(off_u, g->c, g->kh, g->kw, rows_u * s, s);
+    shift_offsets(off, NULL, g->c, g->kh, g->kw, g->xf.plane, s);
+    shift_offsets(off_u, NULL, g->c, g->kh, g->kw, rows_u * s, s);
     int by_sample = n >= nt, mb, nmb;
     split_rows(g->o, g->nch_f, nt, &mb, &nmb);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -545,11 +570,11 @@ static void shift_forward(const conv_geom *g, const float *wt, const float *bias
 
 /* Channels [mlo, mhi) of chunk ch of one sample's dx from its padded
  * gradient dyp (written, not added). */
-static void dx_chunk(const conv_geom *g, const float *af, const int *offd,
+static void dx_chunk(const conv_geom *g, const float *af, const int *offd, int kd,
                      const float *dyp, int ch, int mlo, int mhi, float *dx,
                      float *out)
 {
-    int p0 = ch * g->np_d, kd = g->o * g->kh * g->kw;
+    int p0 = ch * g->np_d;
     shifted_product(mlo, mhi, kd, af, offd, dyp + p0, g->np_d, out, g->np_d);
     compact(out, mlo, mhi, p0, g->np_d, g->dyp.s, g->h, g->w, NULL, dx);
 }
@@ -614,7 +639,7 @@ static size_t shift_backward_floats(const conv_geom *g, int n, int nt)
     size_t part = G > 1 ? round16((size_t)g->o * g->k + g->o) : 0;
     size_t du = unit_floats(&g->dyp, g->np_d, g->kh, g->kw);
     size_t pads = g->dyp.floats + g->xb.floats > du ? g->dyp.floats + g->xb.floats : du;
-    return packed_floats(g->c, kd) + 2 * round16(kd) + round16(g->k) +
+    return packed_floats(g->c, kd) + 2 * round16(kd) + round16(g->k) + round16(g->o) +
            nt * (pads + chunk + lanes_floats(g)) + G * part;
 }
 
@@ -632,16 +657,26 @@ static void shift_backward(const conv_geom *g, const float *wt, const float *x,
     int s = g->dyp.s, rows_u = unit_rows(&g->dyp, g->np_d, g->kh, g->kw);
     float *af = work;
     int *offd = (int *)(af + packed_floats(g->c, kd)), *offd_u = offd + round16(kd);
-    int *offb = offd_u + round16(kd);
-    float *per = (float *)offb + round16(g->k);
+    int *offb = offd_u + round16(kd), *och = offb + round16(g->k);
+    float *per = (float *)(och + round16(g->o));
     float *dyps = per, *xps = dyps + nt * g->dyp.floats;
     size_t nl = gw ? lanes_floats(g) : 0;
     float *outs = per + nt * pads, *lanes = outs + nt * chunk, *parts = lanes + nt * nl;
+    /* dx alone needs only the output channels with a gradient */
+    int no = g->o;
+    if (!gw && (no = live_channels(g, dy, n, och)) == 0) {
+        memset(dx, 0, (size_t)n * xs * sizeof(float)); /* no gradient at all */
+        return;
+    }
+    if (gw)
+        for (int o = 0; o < no; o++)
+            och[o] = o;
+    kd = no * g->kh * g->kw;
     if (dx)
-        pack_weight_flipped(g, wt, af);
-    shift_offsets(offd, g->o, g->kh, g->kw, g->dyp.plane, s);
-    shift_offsets(offd_u, g->o, g->kh, g->kw, rows_u * s, s);
-    shift_offsets(offb, g->c, g->kh, g->kw, g->xb.plane, g->xb.s);
+        pack_weight_flipped(g, wt, och, no, af);
+    shift_offsets(offd, och, no, g->kh, g->kw, g->dyp.plane, s);
+    shift_offsets(offd_u, och, no, g->kh, g->kw, rows_u * s, s);
+    shift_offsets(offb, NULL, g->c, g->kh, g->kw, g->xb.plane, g->xb.s);
     int by_sample = n >= nt, mb, nmb;
     split_rows(g->c, g->nch_d, nt, &mb, &nmb);
     if (by_sample && G == 1 && nt > 1) /* dx only: a group per sample */
@@ -685,7 +720,7 @@ static void shift_backward(const conv_geom *g, const float *wt, const float *x,
                     pad_fill(&g->dyp, dy + b * ys, dyp, 0, g->o);
                     if (dx)
                         for (int ch = 0; ch < g->nch_d; ch++)
-                            dx_chunk(g, af, offd, dyp, ch, 0, g->c, dx + b * xs, out);
+                            dx_chunk(g, af, offd, kd, dyp, ch, 0, g->c, dx + b * xs, out);
                     if (gw) {
                         pad_fill(&g->xb, x + b * xs, xp, 0, g->c);
                         dw_rows(g, offb, dyp, xp, 0, g->o, dw, dwv);
@@ -734,7 +769,7 @@ static void shift_backward(const conv_geom *g, const float *wt, const float *x,
 #pragma omp for schedule(dynamic, 1) nowait
                     for (int u = 0; u < g->nch_d * nmb; u++) {
                         int mlo = u % nmb * mb, mhi = mlo + mb < g->c ? mlo + mb : g->c;
-                        dx_chunk(g, af, offd, dyp, u / nmb, mlo, mhi, dx + b * xs, out);
+                        dx_chunk(g, af, offd, kd, dyp, u / nmb, mlo, mhi, dx + b * xs, out);
                     }
                 }
                 if (gw && o1 > o0)

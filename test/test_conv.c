@@ -228,6 +228,26 @@ static void test_conv_case(const conv_case *t, nn_rng *r)
     expect_close("dx (param_grads=0)", dx, rdx, xs, 0);
     for (size_t i = 0; i < ws; i++)
         CHECK_MSG(l.param[0].grad[i] == 0.5f, "param_grads=0 changed dweight");
+    /* dx only, with whole channels of dy zero (as nn-vis's top layer): the
+     * channels o % 3 != 0 in every sample, channel 0 in sample 0 only */
+    size_t plane = (size_t)oh * ow;
+    for (int b = 0; b < t->n; b++)
+        for (int o = 0; o < t->o; o++)
+            if (o % 3 != 0 || (o == 0 && b == 0))
+                memset(dy + ((size_t)b * t->o + o) * plane, 0, plane * sizeof(float));
+    conv_ref(t, oh, ow, pt, pl, x, l.param[0].value, bias, dy, ry, rdx, rdw, rdb);
+    for (size_t i = 0; i < xs; i++)
+        dx[i] = 7.0f;
+    l.type->backward(&l, x, y, dy, dx, t->n, &p);
+    expect_close("dx (dy with zero channels)", dx, rdx, xs, 0);
+    memset(dy, 0, ys * sizeof(float)); /* no gradient at all: dx is zero */
+    for (size_t i = 0; i < xs; i++)
+        dx[i] = 7.0f;
+    l.type->backward(&l, x, y, dy, dx, t->n, &p);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < xs; i++)
+        nonzero += dx[i] != 0.0f;
+    CHECK_MSG(nonzero == 0, "dy all zero: %zu values of dx are not 0", nonzero);
     free(x), free(dy), free(y), free(dx), free(dw2);
     free(ry), free(rdx), free(rdw), free(rdb);
     unbuild(&l, work);
