@@ -52,21 +52,6 @@ typedef struct opts {
 #define PROG "nn-featmap"
 #define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
-/* The whole-number value of option `name` in [min, max] into *out: 0, or 2
- * after a usage error that names the option and the valid range. */
-static int whole_option(const char *name, const char *arg, long min, long max, long *out)
-{
-    char *end;
-    long v = strtol(arg, &end, 10);
-    if (end != arg && *end == 0 && v >= min && v <= max) {
-        *out = v;
-        return 0;
-    }
-    if (end != arg && *end == 0 && v > max)
-        return usage_error("%s: %s is too large (at most %ld)", name, arg, max);
-    return usage_error("%s: '%s' is not a whole number >= %ld", name, arg, min);
-}
-
 /* A non-negative integer option, or -1. */
 static long number(const char *s, long min)
 {
@@ -367,11 +352,8 @@ int main(int argc, char **argv)
     opterr = 0;
     while ((li = -1, c = getopt_long(argc, argv, ":m:a:l:o:d:b:qvhV", lo, &li)) != -1) {
         long v = 0, max = 1 << 30;
-        char name[32];
-        if (li >= 0)
-            snprintf(name, sizeof name, "--%s", lo[li].name);
-        else
-            snprintf(name, sizeof name, "-%c", c);
+        char nbuf[32];
+        const char *name = nn_option_name(c, li, lo, nbuf);
         switch (c) {
         case 'm': o.model = optarg; break;
         case 'a': o.arch = optarg; break;
@@ -396,7 +378,7 @@ int main(int argc, char **argv)
             long min = c == O_SEED || c == O_FILTER || c == O_THREADS ? 0 : 1;
             if (c == O_CLASSES || c == O_THREADS)
                 max = 1 << 20;
-            if (whole_option(name, optarg, min, max, &v))
+            if (nn_whole_option(PROG, name, optarg, min, max, &v))
                 return 2;
             if (c == O_SEED) o.seed = v;
             else if (c == O_CLASSES) o.classes = (int)v;

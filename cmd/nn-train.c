@@ -69,38 +69,12 @@ static int should_stop(void *ctx) { return (void)ctx, got_signal != 0; }
 #define PROG "nn-train"
 #define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
-/* A number for option `opt` in [lo, hi] (whole: an integer); -1 (message
- * printed) when not. */
-static int number_of(const char *opt, const char *s, double lo, double hi, int whole,
-                     double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi) || (whole && v != floor(v))) {
-        fprintf(stderr, "nn-train: --%s: '%s' is not a %s in [%g, %g] (see nn-train --help)\n",
-                opt, s, whole ? "whole number" : "number", lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int number(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    return number_of(opt, s, lo, hi, 0, out);
-}
-
-static int whole(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    return number_of(opt, s, lo, hi, 1, out);
-}
-
 static int range(const char *opt, const char *s, float *lo, float *hi)
 {
     char *end, *end2;
     double a = strtod(s, &end), b = *end == ':' ? strtod(end + 1, &end2) : 0;
     if (*end != ':' || end2 == end + 1 || *end2 || !(a > 0 && b >= a && isfinite(b)))
-        return usage_error("--%s: '%s' is not LO:HI with 0 < LO <= HI", opt, s), -1;
+        return usage_error("%s: '%s' is not LO:HI with 0 < LO <= HI", opt, s), -1;
     *lo = (float)a, *hi = (float)b;
     return 0;
 }
@@ -260,24 +234,28 @@ int main(int argc, char **argv)
     /* with --resume, the checkpoint's settings unless given here */
     int set_epochs = 0, set_batch = 0, set_seed = 0, set_val = 0, set_limit = 0, set_optim = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":a:d:o:e:b:t:qvhV", longopts, NULL)) != -1) {
-        const char *name = NULL;
-        for (const struct option *o = longopts; o->name && !name; o++)
-            if (o->val == c)
-                name = o->name;
+    int li;
+    long n;
+    while ((li = -1, c = getopt_long(argc, argv, ":a:d:o:e:b:t:qvhV", longopts, &li)) != -1) {
+        char name[32];
+        /* numeric options are named by their long form, also when given short */
+        for (int k = 0; li < 0 && longopts[k].name; k++)
+            if (longopts[k].val == c)
+                li = k;
+        nn_option_name(c, li, longopts, name);
         switch (c) {
         case 'a': arch = optarg; break;
         case 'd': data = optarg; break;
         case 'o': out = optarg; break;
-        case 'e': if (whole(name, optarg, 1, 1e6, &v)) return 2; cfg.epochs = (int)v, set_epochs = 1; break;
-        case 'b': if (whole(name, optarg, 1, 1e6, &v)) return 2; cfg.batch = (int)v, set_batch = 1; break;
+        case 'e': if (nn_whole_option(PROG, name, optarg, 1, 1000000, &n)) return 2; cfg.epochs = (int)n, set_epochs = 1; break;
+        case 'b': if (nn_whole_option(PROG, name, optarg, 1, 1000000, &n)) return 2; cfg.batch = (int)n, set_batch = 1; break;
         case O_OPTIM: optim = optarg, set_optim = 1; break;
-        case O_LR: if (number(name, optarg, 0, 1e30, &lr)) return 2; break;
-        case O_MOMENTUM: if (number(name, optarg, 0, 0.999999, &momentum)) return 2; break;
-        case O_WD: if (number(name, optarg, 0, 1e6, &wd)) return 2; break;
+        case O_LR: if (nn_real_option(PROG, name, optarg, 0, 0, 1e30, &lr)) return 2; break;
+        case O_MOMENTUM: if (nn_real_option(PROG, name, optarg, 0, 0, 0.999999, &momentum)) return 2; break;
+        case O_WD: if (nn_real_option(PROG, name, optarg, 0, 0, 1e6, &wd)) return 2; break;
         case O_SCHEDULE: sched = optarg; break;
-        case O_VAL: if (number(name, optarg, 0, 0.99, &v)) return 2; cfg.val = (float)v, set_val = 1; break;
-        case O_LIMIT: if (whole(name, optarg, 1, 1e12, &v)) return 2; cfg.train_limit = (long)v, set_limit = 1; break;
+        case O_VAL: if (nn_real_option(PROG, name, optarg, 0, 0, 0.99, &v)) return 2; cfg.val = (float)v, set_val = 1; break;
+        case O_LIMIT: if (nn_whole_option(PROG, name, optarg, 1, 1000000000000, &n)) return 2; cfg.train_limit = (long)n, set_limit = 1; break;
         case O_MEAN: cfg.mean_subtract = 1; break;
         case O_AUGMENT: cfg.augment = 1; break;
         case O_TEST: cfg.eval_test = 1; break;
@@ -291,14 +269,14 @@ int main(int argc, char **argv)
         case O_RESUME: resume = optarg; break;
         case O_LOG: lc.tsv = optarg; break;
         case O_LOGDIR: lc.logdir = optarg; break;
-        case O_LOG_EVERY: if (whole(name, optarg, 1, 1e9, &v)) return 2; lc.log_every = (long)v; break;
+        case O_LOG_EVERY: if (nn_whole_option(PROG, name, optarg, 1, 1000000000, &n)) return 2; lc.log_every = (long)n; break;
         case O_PLOT: lc.plot_dir = optarg; break;
-        case O_FEVERY: if (whole(name, optarg, 1, 1e9, &v)) return 2; lc.filters_every = (long)v; break;
+        case O_FEVERY: if (nn_whole_option(PROG, name, optarg, 1, 1000000000, &n)) return 2; lc.filters_every = (long)n; break;
         case O_FLAYER: flayer = optarg; break;
-        case O_SEARCH: if (whole(name, optarg, 1, 1e6, &v)) return 2; sc.trials = (int)v; break;
+        case O_SEARCH: if (nn_whole_option(PROG, name, optarg, 1, 1000000, &n)) return 2; sc.trials = (int)n; break;
         case O_SLR: if (range(name, optarg, &sc.lr_lo, &sc.lr_hi)) return 2; break;
         case O_SWD: if (range(name, optarg, &sc.wd_lo, &sc.wd_hi)) return 2; break;
-        case 't': if (whole(name, optarg, 0, 4096, &v)) return 2; threads = (int)v; break;
+        case 't': if (nn_whole_option(PROG, name, optarg, 0, 4096, &n)) return 2; threads = (int)n; break;
         case O_DEVICE: device = optarg; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;

@@ -43,38 +43,6 @@ enum { O_FROM = 256, O_TOP, O_FRAMES, O_SIZE, O_UPS, O_FACTOR, O_STEPS, O_LR, O_
 #define PROG "nn-vis"
 #define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
-/* A whole number in [min, max] into *out: 0, or 2 after a usage error that
- * names the option and the valid range. */
-static int number(const char *name, const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end != s && *end == 0 && v >= min && v <= max) {
-        *out = v;
-        return 0;
-    }
-    if (max < 1 << 20)
-        return usage_error("%s: '%s' is not a whole number from %ld to %ld", name, s, min, max);
-    if (end != s && *end == 0 && v > max)
-        return usage_error("%s: %s is too large (at most %ld)", name, s, max);
-    return usage_error("%s: '%s' is not a whole number >= %ld", name, s, min);
-}
-
-/* A number in [min, max] (above min when open) into *out: 0, or 2 after a
- * usage error that names the option and the valid range. */
-static int real(const char *name, const char *s, double min, int open, double max,
-                double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end != s && *end == 0 && (open ? v > min : v >= min) && v <= max) {
-        *out = v;
-        return 0;
-    }
-    return usage_error("%s: '%s' is not a number %s %g and <= %g", name, s, open ? ">" : ">=",
-                       min, max);
-}
-
 /* "3,17,265" -> filters; -1 on a bad list. */
 static int parse_list(const char *s, int **out, int *n)
 {
@@ -178,11 +146,8 @@ int main(int argc, char **argv)
     opterr = 0;
     while ((li = -1, c = getopt_long(argc, argv, ":m:l:f:o:qvhV", lo, &li)) != -1) {
         int bad = 0;
-        char name[32];
-        if (li >= 0)
-            snprintf(name, sizeof name, "--%s", lo[li].name);
-        else
-            snprintf(name, sizeof name, "-%c", c);
+        char nbuf[32];
+        const char *name = nn_option_name(c, li, lo, nbuf);
         switch (c) {
         case 'm': model = optarg; break;
         case 'l': layer_text = optarg; break;
@@ -196,21 +161,21 @@ int main(int argc, char **argv)
         case 'v': verbose = 1; break;
         case 'h': fputs(usage_text, stdout); return 0;
         case 'V': printf("nn-vis %s\n", NN_VERSION); return 0;
-        case O_TOP: bad = number(name, optarg, 1, 1 << 20, &top); break;
-        case O_COLS: bad = number(name, optarg, 0, 1 << 20, &cols); break;
-        case O_THREADS: bad = number(name, optarg, 0, 1 << 20, &threads); break;
-        case O_SIZE: bad = number(name, optarg, 1, 16384, &v); cfg.size = (int)v; break;
-        case O_UPS: bad = number(name, optarg, 0, 1000, &v); cfg.upscaling_steps = (int)v; break;
-        case O_STEPS: bad = number(name, optarg, 0, 1 << 24, &v); cfg.steps = (int)v; break;
-        case O_BLUR: bad = number(name, optarg, 0, 1001, &v); cfg.blur = (int)v; break;
-        case O_BATCH: bad = number(name, optarg, 0, 1 << 20, &v); cfg.batch = (int)v; break;
+        case O_TOP: bad = nn_whole_option(PROG, name, optarg, 1, 1 << 20, &top); break;
+        case O_COLS: bad = nn_whole_option(PROG, name, optarg, 0, 1 << 20, &cols); break;
+        case O_THREADS: bad = nn_whole_option(PROG, name, optarg, 0, 1 << 20, &threads); break;
+        case O_SIZE: bad = nn_whole_option(PROG, name, optarg, 1, 16384, &v); cfg.size = (int)v; break;
+        case O_UPS: bad = nn_whole_option(PROG, name, optarg, 0, 1000, &v); cfg.upscaling_steps = (int)v; break;
+        case O_STEPS: bad = nn_whole_option(PROG, name, optarg, 0, 1 << 24, &v); cfg.steps = (int)v; break;
+        case O_BLUR: bad = nn_whole_option(PROG, name, optarg, 0, 1001, &v); cfg.blur = (int)v; break;
+        case O_BATCH: bad = nn_whole_option(PROG, name, optarg, 0, 1 << 20, &v); cfg.batch = (int)v; break;
         case O_SEED:
-            bad = number(name, optarg, 0, 0x7fffffffL, &v);
+            bad = nn_whole_option(PROG, name, optarg, 0, 0x7fffffffL, &v);
             cfg.seed = (uint64_t)v;
             break;
-        case O_FACTOR: bad = real(name, optarg, 1, 0, 100, &cfg.upscaling_factor); break;
-        case O_LR: bad = real(name, optarg, 0, 1, 1e6, &d); cfg.lr = (float)d; break;
-        case O_WD: bad = real(name, optarg, 0, 0, 1e6, &d); cfg.wd = (float)d; break;
+        case O_FACTOR: bad = nn_real_option(PROG, name, optarg, 1, 0, 100, &cfg.upscaling_factor); break;
+        case O_LR: bad = nn_real_option(PROG, name, optarg, 0, 1, 1e6, &d); cfg.lr = (float)d; break;
+        case O_WD: bad = nn_real_option(PROG, name, optarg, 0, 0, 1e6, &d); cfg.wd = (float)d; break;
         case ':':
         default: return nn_option_error(PROG, c, argv, lo);
         }

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int nn_usage_error(const char *prog, const char *fmt, ...)
@@ -33,4 +34,43 @@ int nn_option_error(const char *prog, int c, char **argv, const struct option *l
                 strlen(lo[i].name) == (size_t)n - 2 && strncmp(a + 2, lo[i].name, n - 2) == 0)
                 return nn_usage_error(prog, "option '%.*s' takes no value", n, a);
     return nn_usage_error(prog, "unknown option '-%c'", optopt);
+}
+
+int nn_whole_option(const char *prog, const char *name, const char *s, long min, long max,
+                    long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end != s && *end == 0 && v >= min && v <= max) {
+        *out = v;
+        return 0;
+    }
+    if (max < 1 << 20)
+        return nn_usage_error(prog, "%s: '%s' is not a whole number from %ld to %ld", name, s,
+                              min, max);
+    if (end != s && *end == 0 && v > max)
+        return nn_usage_error(prog, "%s: %s is too large (at most %ld)", name, s, max);
+    return nn_usage_error(prog, "%s: '%s' is not a whole number >= %ld", name, s, min);
+}
+
+int nn_real_option(const char *prog, const char *name, const char *s, double min, int open,
+                   double max, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s && *end == 0 && (open ? v > min : v >= min) && v <= max) {
+        *out = v;
+        return 0;
+    }
+    return nn_usage_error(prog, "%s: '%s' is not a number %s %g and <= %g", name, s,
+                          open ? ">" : ">=", min, max);
+}
+
+const char *nn_option_name(int c, int li, const struct option *lo, char buf[32])
+{
+    if (li >= 0)
+        snprintf(buf, 32, "--%s", lo[li].name);
+    else
+        snprintf(buf, 32, "-%c", c);
+    return buf;
 }

@@ -1275,6 +1275,16 @@ int nn_cuda_device_count(void);
 struct option;
 int nn_usage_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int nn_option_error(const char *prog, int c, char **argv, const struct option *lo);
+/* Option values: 0 and *out set, or a usage error (2) that names the
+ * option (name, as written) and the valid range. A whole number in [min,
+ * max]; a number in [min, max], or (min, max] when open. */
+int nn_whole_option(const char *prog, const char *name, const char *s, long min, long max,
+                    long *out);
+int nn_real_option(const char *prog, const char *name, const char *s, double min, int open,
+                   double max, double *out);
+/* The option getopt_long returned as c (li: its index in lo, or -1 for a
+ * short one) as the user names it: "--size" or "-b"; buf holds it. */
+const char *nn_option_name(int c, int li, const struct option *lo, char buf[32]);
 
 /* A program's --device NAME (lib/device.c): cpu, cuda, or auto (the GPU
  * when the backend can run there and one is present, else the CPU). 0 and
