@@ -125,99 +125,15 @@ static int on_epoch(void *ctx, const nn_trainer *t, const nn_epoch_stats *s, nn_
     return 0;
 }
 
-/* "model.h5" -> "model-filters"; with --plot DIR, "DIR/filters". */
-static char *filters_path(const char *plot, const char *out)
-{
-    size_t n = strlen(plot ? plot : out) + 16;
-    char *p = malloc(n);
-    if (!p)
-        return NULL;
-    if (plot) {
-        snprintf(p, n, "%s/filters", plot);
-    } else {
-        snprintf(p, n, "%s", out);
-        size_t l = strlen(p);
-        if (l > 3 && strcmp(p + l - 3, ".h5") == 0)
-            p[l - 3] = 0;
-        strcat(p, "-filters");
-    }
-    return p;
-}
-
-/* nn_check_output for "PREFIX" "SUFFIX". */
-static int check_output2(const char *prefix, const char *suffix, nn_error *e)
-{
-    size_t n = strlen(prefix) + strlen(suffix) + 1;
-    char *p = malloc(n);
-    if (!p)
-        return nn_fail(e, "out of memory");
-    snprintf(p, n, "%s%s", prefix, suffix);
-    int rc = nn_check_output(p, e);
-    free(p);
-    return rc;
-}
-
 /* Every file the run will write can be created, and the --plot and
- * --logdir directories exist (made with their parents): checked before
- * any work. search_png: the search's chart (NULL: not a search). */
+ * --logdir directories exist: checked before any work. search_png: the
+ * search's chart (NULL: not a search, which writes no logs or charts). */
 static int check_outputs(const char *model, const char *search_png,
                          const nn_train_log_cfg *lc, nn_error *e)
 {
-    if (nn_check_output(model, e) < 0 || (search_png && nn_check_output(search_png, e) < 0))
+    if (nn_check_output(model, e) < 0)
         return -1;
-    if (search_png) /* a search writes no logs, charts or snapshots */
-        return 0;
-    if (lc->tsv && nn_check_output(lc->tsv, e) < 0)
-        return -1;
-    if (lc->filters_every && !lc->plot_dir) {
-        char *f = filters_path(NULL, model);
-        int rc = f ? 0 : nn_fail(e, "out of memory");
-        if (rc == 0)
-            rc = check_output2(f, ".gif", e) < 0 || check_output2(f, ".png", e) < 0 ? -1 : 0;
-        free(f);
-        if (rc < 0)
-            return -1;
-    }
-    if (lc->plot_dir) {
-        if (nn_mkdir_p(lc->plot_dir, e) < 0 || check_output2(lc->plot_dir, "/loss.png", e) < 0 ||
-            check_output2(lc->plot_dir, "/accuracy.png", e) < 0)
-            return -1;
-        if (lc->filters_every && (check_output2(lc->plot_dir, "/filters.gif", e) < 0 ||
-                                  check_output2(lc->plot_dir, "/filters.png", e) < 0))
-            return -1;
-    }
-    if (lc->logdir) { /* the two TensorBoard runs */
-        size_t n = strlen(lc->logdir) + 8;
-        char *dir = malloc(n);
-        if (!dir)
-            return nn_fail(e, "out of memory");
-        int rc = nn_mkdir_p(lc->logdir, e);
-        for (int k = 0; rc == 0 && k < 2; k++) {
-            snprintf(dir, n, "%s/%s", lc->logdir, k ? "test" : "train");
-            rc = nn_mkdir_p(dir, e);
-        }
-        free(dir);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* The conv layer --filters-layer names; -1 with the valid choices. */
-static int filters_layer(const nn_model *m, const char *text, nn_error *e)
-{
-    char convs[512];
-    int nconv = nn_conv_layers_text(m, convs, sizeof convs);
-    if (nn_model_find_layer(m, text) < 0)
-        return nn_fail(e, "--filters-layer: no layer '%s': layers are 0..%d or their names; "
-                       "%s%s", text, m->nlayers - 1, nconv ? "conv layers are " : "",
-                       nconv ? convs : "the network has no conv layer");
-    int i = nn_layer_lookup(m, text, NN_NEED_CONV, e);
-    if (i < 0) {
-        nn_error inner = *e;
-        return nn_fail(e, "--filters-layer: %s", inner.msg);
-    }
-    return i;
+    return search_png ? nn_check_output(search_png, e) : nn_train_log_prepare(lc, model, e);
 }
 
 int main(int argc, char **argv)
@@ -377,8 +293,12 @@ int main(int argc, char **argv)
     }
     if (nn_train_check_memory(m, nn_optim_slots(o.kind), cfg.batch, d, &e) < 0)
         goto fail;
-    if (flayer && !sc.trials && (lc.filters_layer = filters_layer(m, flayer, &e)) < 0)
+    if (flayer && !sc.trials &&
+        (lc.filters_layer = nn_layer_lookup(m, flayer, NN_NEED_CONV, &e)) < 0) {
+        nn_error inner = e;
+        nn_fail(&e, "--filters-layer: %s", inner.msg);
         goto fail;
+    }
     if (cfg.eval_test && d->test.n == 0 && !sc.trials) {
         if (!quiet)
             fprintf(stderr, "nn-train: %s: no test images; --test is ignored\n", data);
@@ -410,7 +330,7 @@ int main(int argc, char **argv)
     r.epochs = cfg.epochs;
     if (!(t = nn_trainer_new(m, &o, d, &cfg, &e)))
         goto fail;
-    if (lc.filters_every && !(lc.filters_path = fpath = filters_path(lc.plot_dir, out))) {
+    if (lc.filters_every && !(lc.filters_path = fpath = nn_train_filters_path(lc.plot_dir, out))) {
         nn_fail(&e, "out of memory");
         goto fail;
     }

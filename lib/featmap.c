@@ -58,13 +58,17 @@ int nn_layer_lookup(const nn_model *m, const char *text, nn_layer_need need,
                     nn_error *e)
 {
     int i = nn_model_find_layer(m, text);
-    if (i < 0)
+    char convs[512];
+    int nconv = nn_conv_layers_text(m, convs, sizeof convs);
+    if (i < 0 && need == NN_NEED_ANY)
         return nn_fail(e, "no layer '%s': layers are 0..%d or their names (%s ... %s)",
                        text, m->nlayers - 1, m->layers[0].name,
                        m->layers[m->nlayers - 1].name);
+    if (i < 0) /* a layer with filters is wanted: say which those are */
+        return nn_fail(e, "no layer '%s': layers are 0..%d or their names; %s%s", text,
+                       m->nlayers - 1, nconv ? "conv layers are " : "",
+                       nconv ? convs : "the network has no conv layer");
     const nn_layer *l = &m->layers[i];
-    char convs[512];
-    int nconv = nn_conv_layers_text(m, convs, sizeof convs);
     if (need == NN_NEED_FILTERS && nn_filter_source(m, i) < 0) {
         if (!nconv)
             return nn_fail(e, "layer %d is '%s', which has no filters; the network has "

@@ -972,6 +972,13 @@ typedef struct nn_train_log_cfg {
     const char *filters_path; /* writes PATH.gif and PATH.png */
 } nn_train_log_cfg;
 
+/* Where the filter snapshots go: PLOT_DIR/filters, or MODEL without .h5
+ * and "-filters" (then .gif and .png are added); malloc'd. */
+char *nn_train_filters_path(const char *plot_dir, const char *model);
+/* Before any work: every file the log will write (for a model saved at
+ * `model`) can be created, and the plot and TensorBoard directories exist,
+ * made with their parents. */
+int nn_train_log_prepare(const nn_train_log_cfg *c, const char *model, nn_error *e);
 typedef struct nn_train_log nn_train_log;
 nn_train_log *nn_train_log_open(const nn_train_log_cfg *c, const nn_trainer *t,
                                 nn_error *e);

@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define SHEET_MAX 16   /* snapshots on the PNG sheet */
 #define GIF_DELAY_CS 25
@@ -153,6 +152,71 @@ static int write_tsv_row(nn_train_log *g, const nn_epoch_stats *s, nn_error *e)
     return 0;
 }
 
+char *nn_train_filters_path(const char *plot_dir, const char *model)
+{
+    size_t n = strlen(plot_dir ? plot_dir : model) + 16;
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    if (plot_dir) {
+        snprintf(p, n, "%s/filters", plot_dir);
+    } else {
+        snprintf(p, n, "%s", model);
+        size_t l = strlen(p);
+        if (l > 3 && strcmp(p + l - 3, ".h5") == 0)
+            p[l - 3] = 0;
+        strcat(p, "-filters");
+    }
+    return p;
+}
+
+/* nn_check_output for PREFIX SUFFIX. */
+static int check_output2(const char *prefix, const char *suffix, nn_error *e)
+{
+    size_t n = strlen(prefix) + strlen(suffix) + 1;
+    char *p = malloc(n);
+    if (!p)
+        return nn_fail(e, "out of memory");
+    snprintf(p, n, "%s%s", prefix, suffix);
+    int rc = nn_check_output(p, e);
+    free(p);
+    return rc;
+}
+
+int nn_train_log_prepare(const nn_train_log_cfg *c, const char *model, nn_error *e)
+{
+    if (c->tsv && nn_check_output(c->tsv, e) < 0)
+        return -1;
+    if (c->plot_dir && (nn_mkdir_p(c->plot_dir, e) < 0 ||
+                        check_output2(c->plot_dir, "/loss.png", e) < 0 ||
+                        check_output2(c->plot_dir, "/accuracy.png", e) < 0))
+        return -1;
+    if (c->filters_every) {
+        char *f = nn_train_filters_path(c->plot_dir, model);
+        int rc = f ? 0 : nn_fail(e, "out of memory");
+        if (rc == 0 && (check_output2(f, ".gif", e) < 0 || check_output2(f, ".png", e) < 0))
+            rc = -1;
+        free(f);
+        if (rc < 0)
+            return -1;
+    }
+    if (c->logdir) { /* the two TensorBoard runs */
+        size_t n = strlen(c->logdir) + 8;
+        char *dir = malloc(n);
+        if (!dir)
+            return nn_fail(e, "out of memory");
+        int rc = nn_mkdir_p(c->logdir, e);
+        for (int k = 0; rc == 0 && k < 2; k++) {
+            snprintf(dir, n, "%s/%s", c->logdir, k ? "test" : "train");
+            rc = nn_mkdir_p(dir, e);
+        }
+        free(dir);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
 nn_train_log *nn_train_log_open(const nn_train_log_cfg *c, const nn_trainer *t,
                                 nn_error *e)
 {
@@ -188,15 +252,8 @@ nn_train_log *nn_train_log_open(const nn_train_log_cfg *c, const nn_trainer *t,
         if (snapshot(g, m, t->step, e) < 0)
             goto fail;
     }
-    struct stat st;
-    if (c->plot_dir && mkdir(c->plot_dir, 0777) < 0 && errno != EEXIST) {
-        nn_fail(e, "%s: cannot create: %s", c->plot_dir, strerror(errno));
+    if (c->plot_dir && nn_mkdir_p(c->plot_dir, e) < 0)
         goto fail;
-    }
-    if (c->plot_dir && (stat(c->plot_dir, &st) < 0 || !S_ISDIR(st.st_mode))) {
-        nn_fail(e, "%s: not a directory", c->plot_dir);
-        goto fail;
-    }
     if (c->tsv) {
         g->tsv = strcmp(c->tsv, "-") == 0 ? stdout : fopen(c->tsv, "w");
         if (!g->tsv) {
