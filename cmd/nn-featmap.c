@@ -107,22 +107,11 @@ static float *get_inputs(const opts *o, const nn_model *m, char **files, int nfi
         char buf[64];
         snprintf(buf, sizeof buf, "random:%ld", i);
         (*names)[i] = strdup(o->input ? buf : files[i]);
-        if (o->input) {
-            for (size_t j = 0; j < in; j++)
-                x[(size_t)i * in + j] = (float)nn_rng_normal(&r);
-            continue;
-        }
-        nn_image img;
-        nn_error sub;
-        if (nn_image_read(files[i], &img, e) < 0)
-            return free(x), NULL;
-        int rc = nn_input_from_image(m, &img, x + (size_t)i * in, &sub);
-        nn_image_free(&img);
-        if (rc < 0) {
-            nn_fail(e, "%s: %s", files[i], sub.msg);
-            return free(x), NULL;
-        }
+        for (size_t j = 0; o->input && j < in; j++)
+            x[(size_t)i * in + j] = (float)nn_rng_normal(&r);
     }
+    if (!o->input && nn_input_from_files(m, files, nfiles, x, e) < 0)
+        return free(x), NULL;
     return x;
 }
 
@@ -137,7 +126,7 @@ static int top_images(const opts *o, nn_model *m, int layer, FILE *tsv, nn_error
     nn_scored *best = malloc((size_t)o->top_images * sizeof *best);
     int n = 0, rc = best ? 0 : nn_fail(e, "out of memory");
     nn_error sub;
-    /* like nn-eval: dataset images are never resized (channels: nn_top_images) */
+    /* nn_top_images refuses this too; here the message names both files */
     if (rc == 0 && d->c == in.c && (d->h != in.h || d->w != in.w))
         rc = nn_fail(e, "%s has %dx%dx%d images (CxHxW) but %s takes %dx%dx%d; give a "
                      "dataset of the model's input size", o->data, d->c, d->h, d->w, mname,

@@ -328,6 +328,9 @@ int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
     if (c != m->input.c)
         return nn_fail(e, "the images have %d channel%s; the model takes %d (%dx%dx%d)", c,
                        c == 1 ? "" : "s", m->input.c, m->input.c, m->input.h, m->input.w);
+    if (h != m->input.h || w != m->input.w) /* never resized, as in nn-eval */
+        return nn_fail(e, "the images are %dx%d; the model takes %dx%dx%d", h, w, m->input.c,
+                       m->input.h, m->input.w);
     if (k < 1 || s->n < 1)
         return 0;
     if (batch < 1)
@@ -342,20 +345,11 @@ int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
     float *x = malloc((size_t)batch * in * sizeof *x);
     if (!x)
         return nn_fail(e, "out of memory for a batch of %d", batch);
-    int same = h == m->input.h && w == m->input.w, nh = 0, rc = 0;
+    int nh = 0;
     nn_pass p = eval_pass();
-    for (long r = 0; r < s->n && rc == 0; r += batch) {
+    for (long r = 0; r < s->n; r += batch) {
         int nb = s->n - r < batch ? (int)(s->n - r) : batch;
-        if (same) {
-            nn_input_from_u8(m, s->images + (size_t)r * per, nb, x);
-        } else {
-            for (int i = 0; i < nb && rc == 0; i++) {
-                nn_image img = {w, h, c, s->images + (size_t)(r + i) * per};
-                rc = nn_input_from_image(m, &img, x + (size_t)i * in, e);
-            }
-            if (rc < 0)
-                break;
-        }
+        nn_input_from_u8(m, s->images + (size_t)r * per, nb, x);
         const float *a = nn_model_forward_to(m, x, nb, layer, &p);
         for (int i = 0; i < nb; i++) {
             const float *q = a + ((size_t)i * d.c + (size_t)filter) * plane;
@@ -367,8 +361,6 @@ int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
         }
     }
     free(x);
-    if (rc < 0)
-        return -1;
     qsort(out, (size_t)nh, sizeof *out, stronger_first);
     *nout = nh;
     return 0;

@@ -54,3 +54,20 @@ out:
     nn_image_free(&fit);
     return rc;
 }
+
+int nn_input_from_files(const nn_model *m, char *const *paths, int n, float *out,
+                        nn_error *e)
+{
+    size_t in = nn_dims_size(m->input);
+    for (int i = 0; i < n; i++) {
+        nn_image img;
+        nn_error sub;
+        if (nn_image_read(paths[i], &img, e) < 0)
+            return -1;
+        int rc = nn_input_from_image(m, &img, out + (size_t)i * in, &sub);
+        nn_image_free(&img);
+        if (rc < 0)
+            return nn_fail(e, "%s: %s", paths[i], sub.msg);
+    }
+    return 0;
+}

@@ -499,6 +499,10 @@ void nn_input_from_u8(const nn_model *m, const uint8_t *hwc, int n, float *out);
  * normalised into out [C,H,W]. */
 int nn_input_from_image(const nn_model *m, const nn_image *img, float *out,
                         nn_error *e);
+/* The image files paths[0..n) read and normalised into out [n, C,H,W];
+ * the first that cannot be read or fitted is an error naming it. */
+int nn_input_from_files(const nn_model *m, char *const *paths, int n, float *out,
+                        nn_error *e);
 
 /* ---- downloads (lib/fetch.c, lib/sha256.c, lib/md5.c, lib/checksum.c) - */
 
@@ -1178,8 +1182,7 @@ typedef struct nn_scored {
     long index;
     float score;
 } nn_scored;
-/* The k rows of split s (images h x w x c; c must be the model's channels,
- * other sizes are fitted) whose mean activation of `filter` at `layer` is
+/* The k rows of split s (images h x w x c, the model's input size) whose mean activation of `filter` at `layer` is
  * largest, largest first (ties: the lower row). The split streams through
  * m in batches of `batch`: memory is one batch of inputs and activations
  * and a heap of k. *nout = min(k, s->n) (rows scoring NaN are left out). */

@@ -254,6 +254,9 @@ static void test_top_images(void)
     CHECK_MSG(rc < 0 && strstr(e.msg, "3 channels") && strstr(e.msg, "takes 1"), "%s", e.msg);
     rc = nn_top_images(m, 1, 2, &s, 6, 6, 1, 4, k, got, &nout, &e);
     CHECK_MSG(rc < 0 && strstr(e.msg, "filters are 0..1"), "%s", e.msg);
+    TEST("top images: images of another size are an error, never resized");
+    rc = nn_top_images(m, 1, 0, &s, 6, 4, 1, 4, k, got, &nout, &e);
+    CHECK_MSG(rc < 0 && strstr(e.msg, "the images are 6x4; the model takes 1x6x6"), "%s", e.msg);
     free(s.images);
     free(s.labels);
     nn_model_free(m);
