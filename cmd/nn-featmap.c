@@ -138,16 +138,8 @@ static int top_images(const opts *o, nn_model *m, int layer, FILE *tsv, nn_error
     if (rc == 0 && nn_top_images(m, layer, o->filter, s, d->h, d->w, d->c, o->batch,
                                  o->top_images, best, &n, &sub) < 0)
         rc = nn_fail(e, "%s: %s", o->data, sub.msg);
-    if (rc == 0) {
-        fprintf(tsv, "rank\tindex\tlabel\tclass\tmean\n");
-        for (int i = 0; i < n; i++) {
-            int label = s->labels[best[i].index];
-            const char *cls = d->class_names && label >= 0 && label < d->classes
-                                  ? d->class_names[label] : "";
-            fprintf(tsv, "%d\t%ld\t%d\t%s\t%.6g\n", i + 1, best[i].index, label, cls,
-                    best[i].score);
-        }
-    }
+    if (rc == 0)
+        nn_scored_write(d, s, best, n, tsv);
     if (rc == 0 && o->montage && n > 0) {
         nn_image sheet;
         rc = nn_scored_montage(d, s, best, n, &sheet, e);
@@ -164,40 +156,11 @@ static int top_images(const opts *o, nn_model *m, int layer, FILE *tsv, nn_error
 static int histograms(const opts *o, nn_model *m, int last, const float *x, int n,
                       FILE *tsv, nn_error *e)
 {
-    int *layers = malloc((size_t)m->nlayers * sizeof *layers);
-    if (!layers)
-        return nn_fail(e, "out of memory");
-    int nl = nn_hist_layers(m, last, layers);
-    nn_act_stats *s = calloc((size_t)nl, sizeof *s);
-    const float **v = calloc((size_t)nl, sizeof *v);
-    size_t *cnt = calloc((size_t)nl, sizeof *cnt);
-    char **names = calloc((size_t)nl, sizeof *names);
-    int rc = s && v && cnt && names ? 0 : nn_fail(e, "out of memory");
-    if (rc == 0)
-        rc = nn_activation_stats(m, x, n, o->batch, layers, nl, 1 << 20, s, e);
-    if (rc == 0) {
-        fprintf(tsv, "layer\tname\ttype\tmean\tstd\n");
-        for (int j = 0; j < nl; j++) {
-            const nn_layer *l = &m->layers[layers[j]];
-            fprintf(tsv, "%d\t%s\t%s\t%.6g\t%.6g\n", layers[j], l->name, l->type->keyword,
-                    s[j].mean, s[j].std);
-            v[j] = s[j].values, cnt[j] = s[j].count;
-            if ((names[j] = malloc(160)))
-                snprintf(names[j], 160, "%s mean %.3g std %.3g", l->name,
-                         s[j].mean, s[j].std);
-        }
-        char title[256];
-        snprintf(title, sizeof title, "activations of %s%s%s, %d input%s",
-                 o->model ? o->model : o->arch, o->init ? ", init " : "",
-                 o->init ? o->init : "", n, n == 1 ? "" : "s");
-        rc = nn_plot_histograms(o->hist, title, (const char *const *)names, v, cnt, nl,
-                                nl <= 5 ? nl : 4, 50, e);
-        nn_act_stats_free(s, nl);
-    }
-    for (int j = 0; names && j < nl; j++)
-        free(names[j]);
-    free(names), free(cnt), free(v), free(s), free(layers);
-    return rc;
+    char title[256];
+    snprintf(title, sizeof title, "activations of %s%s%s, %d input%s",
+             o->model ? o->model : o->arch, o->init ? ", init " : "", o->init ? o->init : "",
+             n, n == 1 ? "" : "s");
+    return nn_hist_study(m, last, x, n, o->batch, o->hist, title, tsv, e);
 }
 
 /* Spikes (-o, --top, --plot) and --grid for the inputs x. */
@@ -288,26 +251,15 @@ static int check_usage(const opts *o, int nfiles)
         return usage_error("--filter, --top-images and --montage need -d DATA.h5");
     if (strcmp(o->split, "test") && strcmp(o->split, "train"))
         return usage_error("--split is test or train, not %s", o->split);
-    /* standard output takes one thing: the -o file, a picture or the tables */
-    const char *to_stdout[8];
-    int n = 0;
-    if (is_stdout(o->out))
-        to_stdout[n++] = "-o -";
-    if (is_stdout(o->plot))
-        to_stdout[n++] = "--plot -";
-    if (is_stdout(o->grid))
-        to_stdout[n++] = "--grid -";
-    if (is_stdout(o->hist))
-        to_stdout[n++] = "--hist -";
-    if (is_stdout(o->montage))
-        to_stdout[n++] = "--montage -";
-    if (!is_stdout(o->out) && (o->top || o->hist || o->data)) /* else they go to stderr */
-        to_stdout[n++] = o->top ? "the --top table" : o->hist ? "the --hist table"
-                                                              : "the --top-images table";
-    if (n > 1)
-        return usage_error("%s and %s both write to standard output; only one output can "
-                           "be '-'", to_stdout[0], to_stdout[1]);
-    return 0;
+    /* standard output takes one thing: the -o file, a picture or the tables
+     * (which go to stderr when the -o file is on stdout) */
+    const char *what[] = {"-o -", "--plot -", "--grid -", "--hist -", "--montage -",
+                          o->top ? "the --top table" : o->hist ? "the --hist table"
+                                                               : "the --top-images table"};
+    const int on[] = {is_stdout(o->out), is_stdout(o->plot), is_stdout(o->grid),
+                      is_stdout(o->hist), is_stdout(o->montage),
+                      !is_stdout(o->out) && (o->top || o->hist || o->data)};
+    return nn_one_stdout(PROG, what, on, 6);
 }
 
 /* Every output file can be created: 0, or 1 after the message (before any

@@ -74,3 +74,17 @@ const char *nn_option_name(int c, int li, const struct option *lo, char buf[32])
         snprintf(buf, 32, "-%c", c);
     return buf;
 }
+
+int nn_one_stdout(const char *prog, const char *const *what, const int *on, int n)
+{
+    int first = -1;
+    for (int i = 0; i < n; i++) {
+        if (!on[i])
+            continue;
+        if (first >= 0)
+            return nn_usage_error(prog, "%s and %s both write to standard output; only one "
+                                  "output can be '-'", what[first], what[i]);
+        first = i;
+    }
+    return 0;
+}

@@ -366,6 +366,54 @@ int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
     return 0;
 }
 
+int nn_hist_study(nn_model *m, int last, const float *x, int n, int batch, const char *png,
+                  const char *title, FILE *tsv, nn_error *e)
+{
+    int *layers = malloc((size_t)m->nlayers * sizeof *layers);
+    if (!layers)
+        return nn_fail(e, "out of memory");
+    int nl = nn_hist_layers(m, last, layers);
+    nn_act_stats *s = calloc((size_t)nl, sizeof *s);
+    const float **v = calloc((size_t)nl, sizeof *v);
+    size_t *cnt = calloc((size_t)nl, sizeof *cnt);
+    char **names = calloc((size_t)nl, sizeof *names);
+    int rc = s && v && cnt && names ? 0 : nn_fail(e, "out of memory");
+    if (rc == 0)
+        rc = nn_activation_stats(m, x, n, batch, layers, nl, 1 << 20, s, e);
+    if (rc == 0) {
+        fprintf(tsv, "layer\tname\ttype\tmean\tstd\n");
+        for (int j = 0; j < nl; j++) {
+            const nn_layer *l = &m->layers[layers[j]];
+            fprintf(tsv, "%d\t%s\t%s\t%.6g\t%.6g\n", layers[j], l->name, l->type->keyword,
+                    s[j].mean, s[j].std);
+            v[j] = s[j].values, cnt[j] = s[j].count;
+            if ((names[j] = malloc(160)))
+                snprintf(names[j], 160, "%s mean %.3g std %.3g", l->name,
+                         s[j].mean, s[j].std);
+        }
+        rc = nn_plot_histograms(png, title, (const char *const *)names, v, cnt, nl,
+                                nl <= 5 ? nl : 4, 50, e);
+        nn_act_stats_free(s, nl);
+    }
+    for (int j = 0; names && j < nl; j++)
+        free(names[j]);
+    free(names), free(cnt), free(v), free(s), free(layers);
+    return rc;
+}
+
+void nn_scored_write(const nn_dataset *d, const nn_split *s, const nn_scored *best, int n,
+                     FILE *tsv)
+{
+    fprintf(tsv, "rank\tindex\tlabel\tclass\tmean\n");
+    for (int i = 0; i < n; i++) {
+        int label = s->labels[best[i].index];
+        const char *cls =
+            d->class_names && label >= 0 && label < d->classes ? d->class_names[label] : "";
+        fprintf(tsv, "%d\t%ld\t%d\t%s\t%.6g\n", i + 1, best[i].index, label, cls,
+                best[i].score);
+    }
+}
+
 /* ---- pictures ---------------------------------------------------------- */
 
 int nn_featmap_grid(const float *maps, nn_dims d, int cols, nn_image *out, nn_error *e)

@@ -1176,12 +1176,21 @@ int nn_activation_stats(nn_model *m, const float *x, int n, int batch,
                         const int *layers, int nl, size_t keep,
                         nn_act_stats *out, nn_error *e);
 void nn_act_stats_free(nn_act_stats *s, int n);
+/* The initialization study of nn-featmap --hist: nn_activation_stats of
+ * the nn_hist_layers up to `last` for x [n, input]; "layer name type mean
+ * std" rows to tsv and a panel of histograms titled `title` to png. */
+int nn_hist_study(nn_model *m, int last, const float *x, int n, int batch, const char *png,
+                  const char *title, FILE *tsv, nn_error *e);
 
 /* A dataset row and its score. */
 typedef struct nn_scored {
     long index;
     float score;
 } nn_scored;
+/* The rows best[0..n) of split s of d as TSV: "rank index label class
+ * mean" (class: d's name of the row's label). */
+void nn_scored_write(const nn_dataset *d, const nn_split *s, const nn_scored *best, int n,
+                     FILE *tsv);
 /* The k rows of split s (images h x w x c, the model's input size) whose mean activation of `filter` at `layer` is
  * largest, largest first (ties: the lower row). The split streams through
  * m in batches of `batch`: memory is one batch of inputs and activations
@@ -1295,6 +1304,9 @@ int nn_real_option(const char *prog, const char *name, const char *s, double min
 /* The option getopt_long returned as c (li: its index in lo, or -1 for a
  * short one) as the user names it: "--size" or "-b"; buf holds it. */
 const char *nn_option_name(int c, int li, const struct option *lo, char buf[32]);
+/* Standard output takes one output: of the n outputs what[i], those with
+ * on[i] go there; 0, or a usage error naming the first two. */
+int nn_one_stdout(const char *prog, const char *const *what, const int *on, int n);
 
 /* A program's --device NAME (lib/device.c): cpu, cuda, or auto (the GPU
  * when the backend can run there and one is present, else the CPU). 0 and
