@@ -1272,6 +1272,11 @@ void nn_vis_result_free(nn_vis_result *r);
  * a = max |w|, so 0 is mid-gray. */
 int nn_vis_weights(const nn_model *m, int layer, nn_image *sheet,
                    nn_error *e);
+/* The same sheet of the conv weights w, shaped as *wp (a snapshot of
+ * them, or wp->value), unlabelled when labelled is 0; bgr: w's input
+ * channels are in BGR order. */
+int nn_filter_sheet(const nn_param *wp, const float *w, int bgr, int labelled,
+                    nn_image *sheet, nn_error *e);
 /* The filters listed in a file ("-": stdin): an activation file (its top
  * filters, or else the k with the largest mean over its inputs; k <= 0:
  * 6) or text whose lines start with a filter index (TSV; lines that do not

@@ -55,45 +55,6 @@ static void conv_list(const nn_model *m, char *buf, size_t size)
         snprintf(buf + n, size - n, ", ...");
 }
 
-/* The filters of conv layer l as one RGB sheet: a tile per output channel,
- * RGB when the layer has 3 input channels, gray (the mean over input
- * channels) otherwise; one symmetric scale [-a, a] for all tiles, a =
- * max |w|, so 0 is mid-gray. */
-static int filter_sheet(const nn_layer *l, const float *w, nn_image *out, nn_error *e)
-{
-    int O = l->param[0].dims[0], I = l->param[0].dims[1];
-    int kh = l->param[0].dims[2], kw = l->param[0].dims[3];
-    size_t k2 = (size_t)kh * kw, per = (size_t)I * k2;
-    float a = 0;
-    for (size_t i = 0; i < (size_t)O * per; i++)
-        a = fmaxf(a, fabsf(w[i]));
-    if (!isfinite(a))
-        a = 0;
-    nn_image *tiles = calloc((size_t)O, sizeof *tiles);
-    float *mean = malloc(k2 * sizeof *mean);
-    int rc = tiles && mean ? 0 : nn_fail(e, "out of memory");
-    for (int o = 0; rc == 0 && o < O; o++) {
-        const float *f = w + (size_t)o * per;
-        if (I != 1 && I != 3) {
-            for (size_t j = 0; j < k2; j++) {
-                double s = 0;
-                for (int i = 0; i < I; i++)
-                    s += f[(size_t)i * k2 + j];
-                mean[j] = (float)(s / I);
-            }
-            f = mean;
-        }
-        rc = nn_image_from_floats(f, I == 3 ? 3 : 1, kh, kw, -a, a, &tiles[o], e);
-    }
-    if (rc == 0)
-        rc = nn_image_grid(tiles, O, 0, 1, 0, NULL, out, e);
-    for (int o = 0; tiles && o < O; o++)
-        nn_image_free(&tiles[o]);
-    free(tiles);
-    free(mean);
-    return rc;
-}
-
 static int snapshot(nn_train_log *g, const nn_model *m, long step, nn_error *e)
 {
     if (g->nsnap == g->cap) {
@@ -132,7 +93,7 @@ static int tb_weights(nn_train_log *g, const nn_model *m, long step, nn_error *e
         const nn_layer *l = &m->layers[g->first_conv];
         nn_image img;
         char tag[NN_NAME_MAX + 16];
-        if (filter_sheet(l, l->param[0].value, &img, e) < 0)
+        if (nn_filter_sheet(&l->param[0], l->param[0].value, m->bgr, 0, &img, e) < 0)
             return -1;
         snprintf(tag, sizeof tag, "%s/filters", l->name);
         int rc = nn_tb_image(g->tb_train, tag, step, &img);
@@ -351,7 +312,8 @@ static int write_filters(nn_train_log *g, const nn_model *m, nn_error *e)
         char label[64];
         snprintf(label, sizeof label, "%s step %ld", l->name, g->snap_step[i]);
         const char *labels[1] = {label};
-        rc = filter_sheet(l, g->snaps + (size_t)i * g->snap_size, &sheet, e);
+        rc = nn_filter_sheet(&l->param[0], g->snaps + (size_t)i * g->snap_size, m->bgr, 0,
+                             &sheet, e);
         if (rc == 0) {
             rc = nn_image_grid(&sheet, 1, 1, 4, 1, labels, &frames[i], e);
             nn_image_free(&sheet);

@@ -359,13 +359,10 @@ int nn_vis_run(const nn_model *m, int layer, const int *filters, int n,
 
 /* ---- the raw filters --------------------------------------------------- */
 
-int nn_vis_weights(const nn_model *m, int layer, nn_image *sheet, nn_error *e)
+int nn_filter_sheet(const nn_param *wp, const float *w, int bgr, int labelled,
+                    nn_image *sheet, nn_error *e)
 {
     sheet->w = sheet->h = sheet->c = 0, sheet->data = NULL;
-    if (layer < 0 || layer >= m->nlayers || strcmp(m->layers[layer].type->keyword, "conv"))
-        return nn_fail(e, "layer %d is not a conv layer", layer);
-    const nn_param *wp = &m->layers[layer].param[0];
-    const float *w = wp->value;
     int O = wp->dims[0], I = wp->dims[1], kh = wp->dims[2], kw = wp->dims[3];
     size_t k2 = (size_t)kh * kw, per = (size_t)I * k2;
     float a = 0;
@@ -374,14 +371,14 @@ int nn_vis_weights(const nn_model *m, int layer, nn_image *sheet, nn_error *e)
     if (!isfinite(a))
         a = 0;
     nn_image *tiles = calloc((size_t)O, sizeof *tiles);
-    char **labels = calloc((size_t)O, sizeof *labels);
+    char **labels = labelled ? calloc((size_t)O, sizeof *labels) : NULL;
     float *f = malloc((I == 3 ? 3 : 1) * k2 * sizeof *f);
-    int rc = tiles && labels && f ? 0 : nn_fail(e, "out of memory");
+    int rc = tiles && (labels || !labelled) && f ? 0 : nn_fail(e, "out of memory");
     for (int o = 0; rc == 0 && o < O; o++) {
         const float *src = w + (size_t)o * per;
         if (I == 3) { /* RGB order for the picture */
             for (int c = 0; c < 3; c++)
-                memcpy(f + (size_t)c * k2, src + (size_t)(m->bgr ? 2 - c : c) * k2,
+                memcpy(f + (size_t)c * k2, src + (size_t)(bgr ? 2 - c : c) * k2,
                        k2 * sizeof *f);
         } else {
             for (size_t j = 0; j < k2; j++) {
@@ -392,13 +389,14 @@ int nn_vis_weights(const nn_model *m, int layer, nn_image *sheet, nn_error *e)
             }
         }
         rc = nn_image_from_floats(f, I == 3 ? 3 : 1, kh, kw, -a, a, &tiles[o], e);
-        if (rc == 0 && !(labels[o] = malloc(16)))
+        if (rc == 0 && labels && !(labels[o] = malloc(16)))
             rc = nn_fail(e, "out of memory");
-        if (rc == 0)
+        if (rc == 0 && labels)
             snprintf(labels[o], 16, "%d", o);
     }
     if (rc == 0)
-        rc = nn_image_grid(tiles, O, 0, 2, 0, (const char *const *)labels, sheet, e);
+        rc = nn_image_grid(tiles, O, 0, labelled ? 2 : 1, 0, (const char *const *)labels,
+                           sheet, e);
     for (int o = 0; tiles && o < O; o++)
         nn_image_free(&tiles[o]);
     for (int o = 0; labels && o < O; o++)
@@ -407,6 +405,15 @@ int nn_vis_weights(const nn_model *m, int layer, nn_image *sheet, nn_error *e)
     free(labels);
     free(f);
     return rc;
+}
+
+int nn_vis_weights(const nn_model *m, int layer, nn_image *sheet, nn_error *e)
+{
+    sheet->w = sheet->h = sheet->c = 0, sheet->data = NULL;
+    if (layer < 0 || layer >= m->nlayers || strcmp(m->layers[layer].type->keyword, "conv"))
+        return nn_fail(e, "layer %d is not a conv layer", layer);
+    const nn_param *wp = &m->layers[layer].param[0];
+    return nn_filter_sheet(wp, wp->value, m->bgr, 1, sheet, e);
 }
 
 /* ---- filter lists ------------------------------------------------------ */
