@@ -295,8 +295,7 @@ int main(int argc, char **argv)
         goto fail;
     if (flayer && !sc.trials &&
         (lc.filters_layer = nn_layer_lookup(m, flayer, NN_NEED_CONV, &e)) < 0) {
-        nn_error inner = e;
-        nn_fail(&e, "--filters-layer: %s", inner.msg);
+        nn_fail_within(&e, "--filters-layer: ");
         goto fail;
     }
     if (cfg.eval_test && d->test.n == 0 && !sc.trials) {

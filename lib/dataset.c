@@ -394,11 +394,8 @@ int nn_dataset_split(nn_dataset *d, double frac, uint64_t seed, nn_error *e)
     }
     nn_split train = {0}, test = {0};
     int rc = nn_pick_fraction(all.labels, n, d->classes, frac, seed, mark, e);
-    if (rc < 0) {
-        char why[sizeof e->msg];
-        snprintf(why, sizeof why, "%s", e ? e->msg : "");
-        nn_fail(e, "%s: %s", dname, why);
-    }
+    if (rc < 0)
+        nn_fail_within(e, "%s: ", dname);
     if (rc == 0)
         rc = split_keep(&all, ib, mark, 0, &train, e);
     if (rc == 0 && (rc = split_keep(&all, ib, mark, 1, &test, e)) < 0)

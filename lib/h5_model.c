@@ -251,11 +251,8 @@ static int load_optim(nn_h5 *f, const nn_model *m, nn_optim *o, nn_error *e)
     if (h5_read_attr_string(f, "/optim", "name", &name, e) < 0)
         return -1;
     int rc = nn_optim_parse(o, name, e);
-    if (rc < 0) {
-        char why[sizeof e->msg];
-        snprintf(why, sizeof why, "%s", e->msg);
-        nn_fail(e, "%s: /optim: %s", f->name, why);
-    }
+    if (rc < 0)
+        nn_fail_within(e, "%s: /optim: ", f->name);
     free(name);
     if (rc < 0)
         return -1;
@@ -312,11 +309,8 @@ static int load_root(nn_h5 *f, nn_model *m, nn_error *e)
     if (h5_read_attr_string(f, "/", "loss", &text, e) < 0)
         return -1;
     int rc = nn_loss_parse(&m->loss, text, e);
-    if (rc < 0) {
-        char why[sizeof e->msg];
-        snprintf(why, sizeof why, "%s", e->msg);
-        nn_fail(e, "%s: %s", f->name, why);
-    }
+    if (rc < 0)
+        nn_fail_within(e, "%s: ", f->name);
     free(text);
     if (rc < 0)
         return -1;

@@ -27,6 +27,10 @@ typedef struct nn_error {
 /* Formats a message into e (when e is not NULL) and returns -1. */
 int nn_fail(nn_error *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Puts a formatted prefix before the message already in e ("FILE: " before
+ * what a lower level said) and returns -1. */
+int nn_fail_within(nn_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- threads and time -------------------------------------------------- */
 

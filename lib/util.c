@@ -25,6 +25,21 @@ int nn_fail(nn_error *e, const char *fmt, ...)
     return -1;
 }
 
+int nn_fail_within(nn_error *e, const char *fmt, ...)
+{
+    if (e) {
+        char inner[sizeof e->msg];
+        snprintf(inner, sizeof inner, "%s", e->msg);
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < sizeof e->msg)
+            snprintf(e->msg + n, sizeof e->msg - (size_t)n, "%s", inner);
+    }
+    return -1;
+}
+
 /* OpenBLAS here is the OpenMP build: inside our parallel regions it runs
  * single-threaded, outside them it uses the same pool as our loops, so the
  * two never oversubscribe the cores. */
