@@ -205,14 +205,6 @@ int nn_model_save(const nn_model *m, const nn_optim *o, const char *path,
 }
 
 /* ---- loading ------------------------------------------------------------ */
-static void format_dims(char *buf, size_t size, int ndims, const int *dims)
-{
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (int i = 0; i < ndims && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%d", i ? "," : "", dims[i]);
-    if (n < size)
-        snprintf(buf + n, size - n, "]");
-}
 
 /* Reads dataset path into dst, which the architecture says has shape
  * dims[ndims]. */
@@ -235,7 +227,7 @@ static int read_tensor(nn_h5 *f, const char *path, int ndims, const int *dims,
                                   (unsigned long long)hd[i]);
         if (n < sizeof have)
             snprintf(have + n, sizeof have - n, "]");
-        format_dims(need, sizeof need, ndims, dims);
+        nn_format_dims(need, sizeof need, ndims, dims);
         H5Dclose(d);
         return nn_fail(e, "%s: %s has shape %s, the architecture needs %s", f->name, path,
                        have, need);

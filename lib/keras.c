@@ -141,15 +141,6 @@ static int kfile_open(kfile *k, const char *path, nn_error *e)
 
 /* ---- the conversion --------------------------------------------------------- */
 
-static void dims_text(char *buf, size_t size, int nd, const int *d)
-{
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (int i = 0; i < nd && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%d", i ? "," : "", d[i]);
-    if (n < size)
-        snprintf(buf + n, size - n, "]");
-}
-
 /* The (C,H,W) map a flatten before dense layer i turns into its input, when
  * only shape-keeping layers (activations, dropout) stand between them;
  * 0 when there is none (nothing to permute). */
@@ -208,7 +199,7 @@ static int fill_layer(const nn_model *m, nn_layer *l, kfile *k, const klayer *kl
     else
         want[0] = w->dims[1], want[1] = w->dims[0];
     char need[64], got[64];
-    dims_text(need, sizeof need, nwant, want);
+    nn_format_dims(need, sizeof need, nwant, want);
     if (kl->n != (b ? 2 : 1))
         return nn_fail(e, "%s: Keras layer '%s' has %d weights; layer %d (%s '%s') takes %s",
                        k->path, kl->name, kl->n, l->index, l->type->keyword, l->name,
@@ -220,7 +211,7 @@ static int fill_layer(const nn_model *m, nn_layer *l, kfile *k, const klayer *kl
         if (nn_h5_read_floats(k->f, kl->paths[j], &v, &nd, d, e) < 0)
             return -1;
         const char *rel = kl->paths[j][0] == '/' ? kl->paths[j] + 1 : kl->paths[j];
-        dims_text(got, sizeof got, nd, d);
+        nn_format_dims(got, sizeof got, nd, d);
         if (j == 0) { /* the kernel */
             int same = nd == nwant;
             for (int i = 0; same && i < nd; i++)

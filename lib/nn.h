@@ -56,6 +56,8 @@ int nn_mkdir_p(const char *dir, nn_error *e);
 void nn_check_stdout_at_exit(const char *prog);
 /* The shortest %g text of v that reads back as the same float. */
 void nn_format_float(char *buf, size_t size, float v);
+/* A shape as "[d0,d1,...]". */
+void nn_format_dims(char *buf, size_t size, int ndims, const int *dims);
 /* The index of the largest of v[0..k) (the first of equals): a prediction. */
 int nn_argmax(const float *v, int k);
 

@@ -69,6 +69,15 @@ int nn_argmax(const float *v, int k)
     return best;
 }
 
+void nn_format_dims(char *buf, size_t size, int ndims, const int *dims)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < ndims && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%d", i ? "," : "", dims[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
 void nn_format_float(char *buf, size_t size, float v)
 {
     if (!buf || size == 0)
