@@ -22,7 +22,12 @@
  * The products run on micro-tiles of 4 rows x 24 positions (forward, dx)
  * and 4 x 3 dot products over positions (dweight) written with 8-float
  * vectors, blocked so that a tile's inputs stay in the L1 cache and the
- * weights in L2. Other strides: im2col + OpenBLAS sgemm, col2im.
+ * weights in L2. 3x3 layers with at least WINOGRAD_CHANNELS input and
+ * output channels run the forward, and dx when no weight gradient is
+ * wanted (nn-vis, nn-featmap), by Winograd's F(2x2, 3x3) instead
+ * (lib/winograd.c: 16 products of C per 4 outputs instead of 36); with the
+ * weight gradients, the shifted sums share their padded dy between dx and
+ * dweight. Other strides: im2col + OpenBLAS sgemm, col2im.
  *
  * Threads, one parallel region per call: a batch of at least as many
  * samples as threads runs whole samples on each thread, taken as threads
@@ -34,6 +39,7 @@
  * for another; weight gradients, when wanted, split by output channels.
  * Work under SMALL_WORK multiply-adds runs on one thread. */
 #include "nn.h"
+#include "winograd_impl.h"
 
 #include <cblas.h>
 #include <omp.h>
@@ -51,6 +57,8 @@
 #define LANES_FLOATS (1 << 20) /* per thread: 8 lanes of each weight gradient */
 #define TILE_FLOATS (1 << 21) /* im2col: column-matrix floats per thread */
 #ifndef SMALL_WORK
+#define WINOGRAD_CHANNELS 64 /* 3x3 layers with at least this many input
+                              * and output channels: lib/winograd.c */
 #define SMALL_WORK 100000000.0 /* multiply-adds below which one thread runs */
 #endif
 
@@ -113,6 +121,9 @@ typedef struct conv_geom {
     pad_buf xb, dyp; /* backward input and gradient, s = max(W + kw - 1, W + pl + pr) */
     int np_f, np_d;  /* positions per chunk (multiples of NR): forward, dx */
     int nch_f, nch_d; /* chunks per sample */
+    /* Winograd: forward and dx of 3x3 layers with many channels */
+    int winograd;
+    nn_winograd wf, wd;
     /* im2col */
     int rows;       /* output rows per band */
 } conv_geom;
@@ -140,7 +151,12 @@ static void conv_geometry(const nn_layer *l, conv_geom *g)
         pad_geometry(&g->dyp, g->o, g->oh, g->ow, g->kh - 1 - c->pt, g->kw - 1 - c->pl,
                      g->h + g->kh - 1, sb, over_d > 8 ? over_d : 8);
         g->rows = 0;
+        g->winograd = g->kh == 3 && g->kw == 3 && g->c >= WINOGRAD_CHANNELS &&
+                      g->o >= WINOGRAD_CHANNELS;
+        nn_winograd_plan(&g->wf, g->c, g->h, g->w, g->o, g->oh, g->ow, c->pt, c->pl);
+        nn_winograd_plan(&g->wd, g->o, g->oh, g->ow, g->c, g->h, g->w, 2 - c->pt, 2 - c->pl);
     } else {
+        g->winograd = 0;
         long rows = TILE_FLOATS / ((long)g->k * g->ow);
         g->rows = rows < 1 ? 1 : rows > g->oh ? g->oh : (int)rows;
     }
@@ -437,7 +453,7 @@ static void pack_weight_flipped(const conv_geom *g, const float *wt, const int *
 /* The output channels [0, o) whose gradient dy is not zero in every one of
  * the n samples, into och; their count. Where a whole channel's gradient
  * is zero (nn-vis's top layer: one channel per image) dx needs none of its
- * weights. */
+ * weights. och may be NULL: the count alone. */
 static int live_channels(const conv_geom *g, const float *dy, int n, int *och)
 {
     size_t plane = (size_t)g->oh * g->ow;
@@ -449,8 +465,9 @@ static int live_channels(const conv_geom *g, const float *dy, int n, int *och)
             for (size_t q = 0; q < plane && !live; q++)
                 live = p[q] != 0.0f;
         }
-        if (live)
-            och[no++] = o;
+        if (live && och)
+            och[no] = o;
+        no += live;
     }
     return no;
 }
@@ -976,7 +993,9 @@ static void conv_forward(nn_layer *l, const float *x, float *y, int n,
     int nt = conv_threads(&g, n, p->threads);
     if (n <= 0)
         return;
-    if (g.shift)
+    if (g.winograd)
+        nn_winograd_conv(&g.wf, wt, 0, bias, x, y, n, nt, p->work);
+    else if (g.shift)
         shift_forward(&g, wt, bias, x, y, n, nt, p->work);
     else
         im2col_forward(&g, wt, bias, x, y, n, nt, p->work);
@@ -994,7 +1013,12 @@ static void conv_backward(nn_layer *l, const float *x, const float *y,
     int nt = conv_threads(&g, n, p->threads);
     if (n <= 0 || (!dx && !gw))
         return;
-    if (g.shift)
+    /* dx alone by Winograd, unless most output channels have no gradient
+     * (the shifted sums skip those); with the weight gradients, the
+     * shifted sums share their padded dy between the two */
+    if (g.winograd && !gw && 2 * live_channels(&g, dy, n, NULL) > g.o)
+        nn_winograd_conv(&g.wd, wt, 1, NULL, dy, dx, n, nt, p->work);
+    else if (g.shift)
         shift_backward(&g, wt, x, dy, dx, gw, gb, n, nt, p->work);
     else
         im2col_backward(&g, wt, x, dy, dx, gw, gb, n, nt, p->work);
@@ -1010,6 +1034,11 @@ static size_t conv_work_floats(const nn_layer *l, int n)
     if (!g.shift)
         return im2col_floats(&g, nt);
     size_t f = shift_forward_floats(&g, nt), b = shift_backward_floats(&g, n, nt);
+    if (g.winograd) {
+        size_t wf = nn_winograd_floats(&g.wf, n, nt), wd = nn_winograd_floats(&g.wd, n, nt);
+        f = f > wf ? f : wf;
+        f = f > wd ? f : wd;
+    }
     return f > b ? f : b;
 }
 

@@ -1,5 +1,6 @@
-/* test_conv.c - the fast conv (im2col + sgemm), pool and dense layers
- * against naive direct loops written here from the definitions.
+/* test_conv.c - the fast conv (shifted sums, Winograd, im2col + sgemm),
+ * pool and dense layers against naive direct loops written here from the
+ * definitions.
  *
  * For each shape in a table, the layer is built by hand (type, in, cfg,
  * setup), given random parameters, and run forward and backward; y, dx,
@@ -143,6 +144,9 @@ static const conv_case conv_cases[] = {
     {4, 64, 32, 32, 64, 3, 3, 1, 1, NN_PAD_SAME, 0, 1}, /* samples per thread */
     {1, 64, 56, 56, 64, 3, 3, 1, 1, NN_PAD_SAME, 0, 1}, /* one sample split */
     {3, 64, 64, 64, 128, 3, 3, 2, 2, NN_PAD_SAME, 0, 1}, /* im2col, 3 on 2 */
+    /* 64 channels in and out: Winograd (odd sizes, dx padded by 2 or 0) */
+    {2, 64, 9, 11, 64, 3, 3, 1, 1, NN_PAD_VALID, 0, 1},
+    {1, 64, 6, 7, 80, 3, 3, 1, 1, NN_PAD_EXPLICIT, 2, 0},
 };
 
 /* Direct 7-loop convolution: y, and from dy: dx, dw, db (double). */
