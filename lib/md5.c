@@ -2,6 +2,7 @@
  * only there because some publishers give nothing else (Keras's pretrained
  * weights): it still catches a corrupt or truncated download. */
 #include "nn.h"
+#include "digest_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -59,23 +60,11 @@ void nn_md5_init(nn_md5 *s)
     s->nbuf = 0;
 }
 
+/* Appends n bytes, hashing each 64-byte block as it fills. */
 void nn_md5_update(nn_md5 *s, const void *data, size_t n)
 {
-    const uint8_t *p = data;
     s->len += n;
-    if (s->nbuf) {
-        size_t k = 64 - s->nbuf < n ? 64 - s->nbuf : n;
-        memcpy(s->buf + s->nbuf, p, k);
-        s->nbuf += k, p += k, n -= k;
-        if (s->nbuf < 64)
-            return;
-        md5_block(s->h, s->buf);
-        s->nbuf = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64)
-        md5_block(s->h, p);
-    memcpy(s->buf, p, n);
-    s->nbuf = n;
+    nn_digest_update(s->h, s->buf, &s->nbuf, md5_block, data, n);
 }
 
 void nn_md5_final(nn_md5 *s, char hex[33])

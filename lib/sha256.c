@@ -1,6 +1,7 @@
 /* sha256.c - SHA-256 (FIPS 180-4), streaming, with a lower-case hex digest;
  * used to check downloaded files against the sums in the data registry. */
 #include "nn.h"
+#include "digest_impl.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -59,25 +60,11 @@ void nn_sha256_init(nn_sha256 *s)
     s->nbuf = 0;
 }
 
-/* Appends n bytes: fills the partial block in buf first, then hashes whole
- * blocks straight from data, and keeps the tail in buf. */
+/* Appends n bytes, hashing each 64-byte block as it fills. */
 void nn_sha256_update(nn_sha256 *s, const void *data, size_t n)
 {
-    const uint8_t *p = data;
     s->len += n;
-    if (s->nbuf) {
-        size_t take = 64 - s->nbuf < n ? 64 - s->nbuf : n;
-        memcpy(s->buf + s->nbuf, p, take);
-        s->nbuf += take, p += take, n -= take;
-        if (s->nbuf < 64)
-            return;
-        sha256_block(s->h, s->buf);
-        s->nbuf = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64)
-        sha256_block(s->h, p);
-    memcpy(s->buf, p, n);
-    s->nbuf = n;
+    nn_digest_update(s->h, s->buf, &s->nbuf, sha256_block, data, n);
 }
 
 /* Padding: 0x80, zeros up to 56 mod 64, then the length in bits as a

@@ -1,5 +1,5 @@
-/* test_md5.c - MD5 gives the RFC 1321 test-suite digests, streams as it
- * hashes in one go, digests files, and registry sums are told apart by
+/* test_md5.c - MD5 gives the RFC 1321 test-suite digests, MD5 and SHA-256 stream as they
+ * hash in one go, digests files, and registry sums are told apart by
  * their length (64 hex digits SHA-256, 32 MD5). */
 #include "nn.h"
 #include "test.h"
@@ -61,6 +61,46 @@ int main(void)
                 bad = (int)n;
         }
         CHECK_MSG(bad < 0, "length %d differs", bad);
+    }
+
+    TEST("md5, sha256: 500 bytes fed in pieces of every length 1..130 give the one-shot digest");
+    {
+        /* pieces shorter than, equal to and longer than a 64-byte block, so
+         * the partial block is filled, completed and skipped at every offset */
+        unsigned char data[500];
+        for (int i = 0; i < 500; i++)
+            data[i] = (unsigned char)(i * 7 + 3);
+        char md5_one[33], sha_one[65];
+        md5_hex(data, sizeof data, md5_one);
+        nn_sha256 sh;
+        nn_sha256_init(&sh);
+        nn_sha256_update(&sh, data, sizeof data);
+        nn_sha256_final(&sh, sha_one);
+        /* the one-shot digests as Python's hashlib gives them */
+        CHECK_MSG(strcmp(md5_one, "5663227df4c12e3be6581b3294c87eb1") == 0, "MD5 %s", md5_one);
+        CHECK_MSG(strcmp(sha_one, "ba626314ec76f1ea4665d5a74e8f8433"
+                                  "7ba24465687c64c5e4ef4e43424e49a0") == 0,
+                  "SHA-256 %s", sha_one);
+        int bad_md5 = 0, bad_sha = 0;
+        for (size_t c = 1; c <= 130; c++) {
+            char md5_many[33], sha_many[65];
+            nn_md5 m;
+            nn_md5_init(&m);
+            nn_sha256_init(&sh);
+            for (size_t off = 0; off < sizeof data; off += c) {
+                size_t k = c < sizeof data - off ? c : sizeof data - off;
+                nn_md5_update(&m, data + off, k);
+                nn_sha256_update(&sh, data + off, k);
+            }
+            nn_md5_final(&m, md5_many);
+            nn_sha256_final(&sh, sha_many);
+            if (!bad_md5 && strcmp(md5_many, md5_one) != 0)
+                bad_md5 = (int)c;
+            if (!bad_sha && strcmp(sha_many, sha_one) != 0)
+                bad_sha = (int)c;
+        }
+        CHECK_MSG(bad_md5 == 0, "MD5 in pieces of %d differs", bad_md5);
+        CHECK_MSG(bad_sha == 0, "SHA-256 in pieces of %d differs", bad_sha);
     }
 
     TEST("md5: a million 'a's (the block loop and the 64-bit length)");

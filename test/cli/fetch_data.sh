@@ -11,7 +11,6 @@
 # dataset-fashion-mnist converts without network (timed).
 . test/cli/lib.sh
 prog=$NN_BIN/nn-fetch-data
-srv=test/cli/fetch_server.py
 www=$tmp/www
 mkdir -p "$www" "$tmp/out"
 export NN_FETCH_BACKOFF_MS=10
@@ -114,14 +113,7 @@ PY
 [ $? = 0 ] || { fail "fixtures" "python3 could not build the test archives"; exit 1; }
 sum() { awk -v n="$1" '$1 == n { print $2 }' "$tmp/sums"; }
 
-python3 "$srv" "$www" "$tmp/log" 300 >"$tmp/port" &
-server=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-port=$(cat "$tmp/port")
-[ -n "$port" ] || { fail "server" "fetch_server.py did not start"; exit 1; }
-url=http://127.0.0.1:$port
-trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
+start_server "$www" "$tmp/log" || exit 1
 
 # the test registry: sources are the server (nothing listens on port 1: --mirror is needed)
 T=$(printf '\t')

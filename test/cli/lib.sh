@@ -8,3 +8,16 @@ fail() { echo "FAIL $1: $2"; failed=1; }
 skip() { echo "SKIP $1: $2"; }
 # check NAME CMD...: passes when CMD succeeds.
 check() { n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "'$*' failed"; fi; }
+# start_server ROOT LOG: serves the files in ROOT with test/cli/fetch_server.py
+# (requests appended to LOG; it stops on exit, or after 300 s), and sets url
+# to http://127.0.0.1:PORT. Prints a FAIL line and fails when it does not start.
+start_server() {
+    python3 test/cli/fetch_server.py "$1" "$2" 300 >"$tmp/port" &
+    server=$!
+    trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
+    i=0
+    while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    port=$(cat "$tmp/port")
+    [ -n "$port" ] || { fail "server" "fetch_server.py did not start"; return 1; }
+    url=http://127.0.0.1:$port
+}

@@ -30,14 +30,7 @@ T=$(printf '\t')
 md5() { md5sum "$1" | cut -d' ' -f1; }
 size() { wc -c <"$1" | tr -d ' '; }
 
-python3 test/cli/fetch_server.py "$www" "$tmp/log" 300 >"$tmp/port" &
-server=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-port=$(cat "$tmp/port")
-[ -n "$port" ] || { fail "server" "fetch_server.py did not start"; exit 1; }
-url=http://127.0.0.1:$port
-trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT
+start_server "$www" "$tmp/log" || exit 1
 
 # the reduced VGG: data/arch/vgg16.nn with 4, 8, 8, 16, 16 filters, 32-unit dense layers
 sed -e 's/^input 3x224x224/input 3x64x96/' -e 's/^conv 64 /conv 4 /' -e 's/^conv 128 /conv 8 /' \
