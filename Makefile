@@ -2,6 +2,7 @@
 #
 #   make            libnn (lib/libnn.a) and the programs (bin/)
 #   make check      unit, golden and command-line tests; ends "N passed, M failed"
+#   make check-gpu  every layer on the GPU against the CPU (needs a GPU)
 #   make deps       install the Debian packages the build needs (apt-get)
 #   make install    PREFIX=/usr/local: programs, man pages, header, library, nn.pc
 #   make clean
@@ -82,6 +83,20 @@ $(BUILD)/test/%: test/%.c $(TEST_COMMON) test/test.h $(LIBNN)
 check: all $(TESTS)
 	@NN_BIN=$(abspath $(BIN)) NN_BUILD=$(abspath $(BUILD)) NN_SANITIZE=$(SANITIZE) sh test/run.sh $(TESTS)
 
+# make check-gpu: every layer on the GPU against the CPU (a GPU is needed:
+# no GPU is a failure here), then again under compute-sanitizer's memcheck
+# with leak checking where it is installed.
+SANITIZER = $(firstword $(wildcard $(CUDA_HOME)/bin/compute-sanitizer) \
+                        $(shell command -v compute-sanitizer 2>/dev/null))
+GPU_TESTS = $(BUILD)/test/test_device $(BUILD)/test/test_gpu
+check-gpu: $(GPU_TESTS)
+	@test -n "$(NVCC)" || { echo "check-gpu: this build has no CUDA backend (no nvcc)"; exit 1; }
+	@NN_REQUIRE_GPU=1 NN_CLI=0 sh test/run.sh $(GPU_TESTS)
+	@if [ -n "$(SANITIZER)" ]; then \
+	  NN_REQUIRE_GPU=1 NN_CLI=0 NN_TEST_WRAP="$(SANITIZER) --leak-check full --error-exitcode 1" \
+	    sh test/run.sh $(BUILD)/test/test_gpu; \
+	else echo "check-gpu: compute-sanitizer not found; the memcheck run is left out"; fi
+
 # Debian packages: the -dev libraries the build links, h5dump and h5py for
 # the format tests, and Fashion-MNIST for the demo and end-to-end tests.
 DEB_PKGS = build-essential pkg-config libhdf5-dev hdf5-tools libpng-dev \
@@ -143,5 +158,5 @@ demo: deps
 clean:
 	rm -rf build bin lib/libnn.a nn.pc
 
-.PHONY: all check check-fmnist deps install demo bench clean nn.pc
+.PHONY: all check check-gpu check-fmnist deps install demo bench clean nn.pc
 .SECONDARY:

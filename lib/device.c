@@ -1,6 +1,7 @@
 /* device.c - which processor a program runs on, from its --device option:
- * cpu, cuda or auto. The CUDA backend (kernels/) finds GPUs but runs no
- * layers yet, so auto means the CPU and cuda is an error that says why. */
+ * cpu, cuda or auto. The CUDA backend (kernels/) runs single layers but
+ * not yet whole networks, so auto means the CPU and cuda is an error that
+ * says why. */
 #include "nn.h"
 
 #include <string.h>
@@ -19,6 +20,6 @@ int nn_device_choose(const char *name, nn_device *out, nn_error *e)
                        "when it was built); use --device cpu");
     if (nn_cuda_device_count() == 0)
         return nn_fail(e, "--device cuda: no GPU found; use --device cpu");
-    return nn_fail(e, "--device cuda: the CUDA backend finds GPUs but runs no layers yet; "
-                   "use --device cpu");
+    return nn_fail(e, "--device cuda: the CUDA backend runs single layers (make check-gpu) "
+                   "but not yet whole networks in the programs; use --device cpu");
 }

@@ -76,15 +76,21 @@ double nn_rng_normal(nn_rng *r);  /* standard normal */
 
 /* Counter-based randomness: a pure function of (seed, counter), so a value
  * does not depend on the thread that asks for it (dropout masks). */
+/* (Marked for the GPU too: kernels/ computes the same dropout masks.) */
+#if defined(__CUDACC__)
+#define NN_HOST_DEVICE __host__ __device__
+#else
+#define NN_HOST_DEVICE
+#endif
 /* splitmix64's finaliser: a good 64-bit mixing function. */
-static inline uint64_t nn_hash64(uint64_t x)
+static inline NN_HOST_DEVICE uint64_t nn_hash64(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
 }
-static inline float nn_counter_uniform(uint64_t seed, uint64_t counter)
+static inline NN_HOST_DEVICE float nn_counter_uniform(uint64_t seed, uint64_t counter)
 {
     return (float)(nn_hash64(seed ^ nn_hash64(counter)) >> 40) *
            (1.0f / 16777216.0f); /* [0,1), 24 bits */
@@ -1297,6 +1303,36 @@ int nn_filters_read(const char *path, int k, int **filters, int *n,
 int nn_cuda_built(void);
 /* Number of usable GPUs (0 when none or no CUDA build); never fails. */
 int nn_cuda_device_count(void);
+
+/* Layers on a GPU (kernels/): a layer's forward and backward on device
+ * buffers, with the same results as the CPU's within rounding (make
+ * check-gpu compares them). cuDNN runs convolutions (strict float32, no
+ * TF32) and batch norm, cuBLAS dense layers; pooling, activations,
+ * softmax and dropout (the CPU's masks) are kernels of their own. In a
+ * build without CUDA, or without a GPU, nn_cuda_open fails saying which. */
+typedef struct nn_cuda nn_cuda; /* one GPU: cuDNN, cuBLAS, a stream, a workspace */
+nn_cuda *nn_cuda_open(int device, nn_error *e);
+void nn_cuda_close(nn_cuda *g);
+/* Device memory of n floats (NULL and e set on failure), and copies
+ * between it and the host (the download waits for the GPU). */
+float *nn_cuda_alloc(nn_cuda *g, size_t n, nn_error *e);
+void nn_cuda_free(nn_cuda *g, float *p);
+int nn_cuda_upload(nn_cuda *g, float *dev, const float *host, size_t n, nn_error *e);
+int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_t n, nn_error *e);
+/* The GPU side of layer l (which must outlive it) for batches of up to
+ * max_batch: its parameters' values and gradients in device memory,
+ * copied from l, and what its forward keeps for backward. */
+typedef struct nn_cuda_layer nn_cuda_layer;
+nn_cuda_layer *nn_cuda_layer_new(nn_cuda *g, const nn_layer *l, int max_batch, nn_error *e);
+void nn_cuda_layer_free(nn_cuda_layer *d);
+/* Copies the device values and gradients of the parameters back into l. */
+int nn_cuda_layer_download(nn_cuda_layer *d, nn_layer *l, nn_error *e);
+/* As the layer type's forward and backward (same rules: dx may be NULL,
+ * parameter gradients accumulate), on device buffers of n samples. */
+int nn_cuda_forward(nn_cuda_layer *d, const float *x, float *y, int n, const nn_pass *p,
+                    nn_error *e);
+int nn_cuda_backward(nn_cuda_layer *d, const float *x, const float *y, const float *dy,
+                     float *dx, int n, const nn_pass *p, nn_error *e);
 
 /* The programs' command lines (lib/cli.c). nn_usage_error prints "PROG:
  * MESSAGE (see PROG --help)" and returns 2, the exit status of a usage

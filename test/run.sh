@@ -2,15 +2,18 @@
 # run.sh - runs every test program and command-line test, counts the
 # PASS/FAIL/SKIP lines they print and ends with "N passed, M failed".
 # A program that exits non-zero without printing a FAIL line (a crash)
-# counts as one failure.
+# counts as one failure. NN_CLI=0 leaves out the command-line tests;
+# NN_TEST_WRAP runs each test program under a command (compute-sanitizer).
 cd "$(dirname "$0")/.." || exit 1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 pass=0 fail=0 skip=0
-for t in "$@" test/cli/*.sh; do
+cli=test/cli/*.sh
+[ "${NN_CLI:-1}" = 0 ] && cli=
+for t in "$@" $cli; do
     [ -e "$t" ] || continue
     case "$t" in */lib.sh) continue ;; esac
-    case "$t" in *.sh) cmd="sh $t" ;; *) cmd="$t" ;; esac
+    case "$t" in *.sh) cmd="sh $t" ;; *) cmd="${NN_TEST_WRAP:+$NN_TEST_WRAP }$t" ;; esac
     start=$(date +%s)
     $cmd >"$log" 2>&1
     rc=$?

@@ -1,0 +1,98 @@
+// cuda_impl.h - what the files of kernels/ share: the GPU context, the GPU
+// side of a layer, the table of layer types, and error checks that turn
+// CUDA, cuDNN and cuBLAS failures into nn_error messages.
+#ifndef NN_CUDA_IMPL_H
+#define NN_CUDA_IMPL_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+extern "C" {
+#include "nn.h"
+}
+
+struct nn_cuda {
+    int device;
+    cudaStream_t stream;
+    cudnnHandle_t cudnn;
+    cublasHandle_t cublas;
+    void *workspace; // cuDNN's scratch, grown to the largest asked for
+    size_t workspace_bytes;
+};
+
+// Returns g's workspace of at least bytes (NULL and e set on failure).
+void *nn_cuda_workspace(nn_cuda *g, size_t bytes, nn_error *e);
+
+struct nn_cuda_type;
+
+struct nn_cuda_layer {
+    nn_cuda *g;
+    const nn_layer *l; // shapes and hyper-parameters (its values are the host's)
+    const nn_cuda_type *type;
+    int max_batch;
+    float *value[NN_MAX_PARAMS], *grad[NN_MAX_PARAMS]; // device; grad NULL for buffers
+    void *state;                                        // the type's own
+};
+
+// A layer type on the GPU: kernels/layer_*.cu define these, layers.cu
+// lists them. setup allocates state for max_batch; release frees it.
+struct nn_cuda_type {
+    const char *keyword;
+    int (*setup)(nn_cuda_layer *d, nn_error *e);
+    void (*release)(nn_cuda_layer *d);
+    int (*forward)(nn_cuda_layer *d, const float *x, float *y, int n, const nn_pass *p,
+                   nn_error *e);
+    int (*backward)(nn_cuda_layer *d, const float *x, const float *y, const float *dy,
+                    float *dx, int n, const nn_pass *p, nn_error *e);
+};
+
+extern const nn_cuda_type nn_cuda_conv, nn_cuda_dense, nn_cuda_maxpool, nn_cuda_avgpool,
+    nn_cuda_gap, nn_cuda_flatten, nn_cuda_relu, nn_cuda_leakyrelu, nn_cuda_sigmoid,
+    nn_cuda_tanh, nn_cuda_dropout, nn_cuda_softmax, nn_cuda_batchnorm;
+
+// Each returns -1 with e set when the call failed.
+#define CUDA_TRY(call)                                                                       \
+    do {                                                                                     \
+        cudaError_t s_ = (call);                                                             \
+        if (s_ != cudaSuccess)                                                               \
+            return nn_fail(e, "CUDA: %s", cudaGetErrorString(s_));                           \
+    } while (0)
+#define CUDNN_TRY(call)                                                                      \
+    do {                                                                                     \
+        cudnnStatus_t s_ = (call);                                                           \
+        if (s_ != CUDNN_STATUS_SUCCESS)                                                      \
+            return nn_fail(e, "cuDNN: %s", cudnnGetErrorString(s_));                         \
+    } while (0)
+#define CUBLAS_TRY(call)                                                                     \
+    do {                                                                                     \
+        cublasStatus_t s_ = (call);                                                          \
+        if (s_ != CUBLAS_STATUS_SUCCESS)                                                     \
+            return nn_fail(e, "cuBLAS: %s", cublasGetStatusString(s_));                      \
+    } while (0)
+// After a kernel launch: a bad configuration shows here.
+#define LAUNCHED() CUDA_TRY(cudaGetLastError())
+
+// Blocks of 256 threads covering n items.
+static inline unsigned nn_cuda_blocks(size_t n) { return (unsigned)((n + 255) / 256); }
+
+// Device buffers a type's state owns: zeroed pointers are skipped.
+static inline int nn_cuda_alloc_bytes(void **p, size_t bytes, nn_error *e)
+{
+    *p = NULL;
+    if (bytes)
+        CUDA_TRY(cudaMalloc(p, bytes));
+    return 0;
+}
+
+// A 4-D NCHW float tensor descriptor, set (created on first use).
+static inline int nn_cuda_tensor(cudnnTensorDescriptor_t *t, int n, int c, int h, int w,
+                                 nn_error *e)
+{
+    if (!*t)
+        CUDNN_TRY(cudnnCreateTensorDescriptor(t));
+    CUDNN_TRY(cudnnSetTensor4dDescriptor(*t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w));
+    return 0;
+}
+
+#endif

@@ -1,0 +1,191 @@
+/* test_gpu.c - every layer type on the GPU against the CPU (make check-gpu).
+ *
+ * Each case is a one-layer network. Its CPU forward and backward (train:
+ * parameter gradients, and dx only) run next to the GPU's on the same
+ * parameters and inputs; y, dx, the parameter gradients (accumulated onto
+ * 0.5) and the values after the pass (batch norm's running statistics)
+ * must match within 1e-4 of each tensor's largest magnitude, plus 1e-4
+ * relative; dropout's masks must be the same bits. Without a GPU the cases
+ * skip (NN_REQUIRE_GPU=1 makes that a failure, for make check-gpu); a
+ * build without CUDA must refuse to open one with a clear message. */
+#include "nn.h"
+#include "test.h"
+
+typedef struct {
+    const char *arch; /* the input line and one layer */
+    int n;
+} gpu_case;
+
+static const gpu_case cases[] = {
+    {"input 3x8x8\nconv 8 3x3 pad=same", 4},
+    {"input 8x9x10\nconv 5 5x5 stride=2 pad=same", 3}, /* uneven padding */
+    {"input 4x7x7\nconv 6 1x1 bias=none", 2},
+    {"input 8x12x12\nconv 4 3x3 stride=2", 2},
+    {"input 64x32x32\nconv 64 3x3 pad=same", 4},
+    {"input 20x1x1\ndense 7", 5},
+    {"input 33x1x1\ndense 10 bias=none", 3},
+    {"input 3x8x8\nmaxpool 2", 4},
+    {"input 3x9x9\nmaxpool 3x3 stride=2 pad=same", 2},
+    {"input 3x8x8\navgpool 3x3 stride=1 pad=1", 2},
+    {"input 5x6x7\ngap", 3},
+    {"input 4x5x5\nflatten", 3},
+    {"input 3x6x6\nrelu", 4},
+    {"input 3x6x6\nleakyrelu 0.1", 4},
+    {"input 3x6x6\nsigmoid", 4},
+    {"input 3x6x6\ntanh", 4},
+    {"input 3x16x16\ndropout 0.3", 4},
+    {"input 10x1x1\nsoftmax", 6},
+    {"input 3x20x20\nsoftmax", 2}, /* more features than a block's threads */
+    {"input 6x5x5\nbatchnorm", 4},
+    {"input 12x1x1\nbatchnorm eps=1e-3 momentum=0.2", 8},
+};
+
+static void fill(nn_rng *r, float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)nn_rng_normal(r);
+}
+
+/* got (downloaded from dev) must match want. */
+static void expect(nn_cuda *g, const char *what, const float *dev, const float *want, size_t n,
+                   int exact)
+{
+    nn_error e;
+    float *got = malloc((n ? n : 1) * sizeof(float));
+    if (nn_cuda_download(g, got, dev, n, &e) < 0) {
+        FAILF("%s: %s", what, e.msg);
+        free(got);
+        return;
+    }
+    double top = 0, diff;
+    for (size_t i = 0; i < n; i++)
+        top = fabs(want[i]) > top ? fabs(want[i]) : top;
+    long bad = exact ? -1 : test_close(got, want, (long)n, 1e-4 * top, 1e-4, &diff);
+    if (exact)
+        for (size_t i = 0; i < n && bad < 0; i++)
+            if (memcmp(&got[i], &want[i], sizeof(float)) != 0)
+                bad = (long)i;
+    CHECK_MSG(bad < 0, "%s[%ld] = %.8g on the GPU, %.8g on the CPU", what, bad,
+              bad >= 0 ? got[bad] : 0, bad >= 0 ? want[bad] : 0);
+    free(got);
+}
+
+/* The parameters' values and gradients of the GPU layer against l's. */
+static void expect_params(nn_cuda_layer *d, nn_layer *l)
+{
+    nn_error e;
+    nn_layer copy = *l; /* its parameters point at buffers of their own */
+    for (int i = 0; i < l->nparam; i++) {
+        copy.param[i].value = malloc(l->param[i].size * sizeof(float));
+        copy.param[i].grad = l->param[i].grad ? malloc(l->param[i].size * sizeof(float)) : NULL;
+    }
+    if (nn_cuda_layer_download(d, &copy, &e) < 0)
+        FAILF("download: %s", e.msg);
+    for (int i = 0; i < l->nparam; i++) {
+        nn_param *c = &copy.param[i], *p = &l->param[i];
+        double top = 0, diff;
+        for (size_t j = 0; j < p->size; j++)
+            top = fabs(p->value[j]) > top ? fabs(p->value[j]) : top;
+        long bad = test_close(c->value, p->value, (long)p->size, 1e-4 * top, 1e-4, &diff);
+        CHECK_MSG(bad < 0, "%s[%ld] = %.8g on the GPU, %.8g on the CPU", p->name, bad,
+                  bad >= 0 ? c->value[bad] : 0, bad >= 0 ? p->value[bad] : 0);
+        if (p->grad) {
+            top = 0;
+            for (size_t j = 0; j < p->size; j++)
+                top = fabs(p->grad[j]) > top ? fabs(p->grad[j]) : top;
+            bad = test_close(c->grad, p->grad, (long)p->size, 1e-4 * top, 1e-4, &diff);
+            CHECK_MSG(bad < 0, "d%s[%ld] = %.8g on the GPU, %.8g on the CPU", p->name, bad,
+                      bad >= 0 ? c->grad[bad] : 0, bad >= 0 ? p->grad[bad] : 0);
+        }
+        free(c->value), free(c->grad);
+    }
+}
+
+static void run_case(nn_cuda *g, const gpu_case *c, int train, int grads, nn_rng *r)
+{
+    char name[160];
+    const char *layer = strchr(c->arch, '\n') + 1;
+    snprintf(name, sizeof name, "GPU = CPU: %s, n=%d, %s%s", layer, c->n,
+             train ? "train" : "eval", grads ? "" : ", dx only");
+    TEST(name);
+    nn_error e;
+    nn_model *m = nn_model_from_arch(c->arch, "case", 0, &e);
+    if (!m || nn_model_reserve(m, c->n, &e) < 0) {
+        FAILF("%s", e.msg);
+        nn_model_free(m);
+        return;
+    }
+    nn_model_init_params(m, 7);
+    nn_layer *l = &m->layers[0];
+    for (int i = 0; i < l->nparam; i++) /* batch norm: not the initial 0 and 1 */
+        if (!l->param[i].trainable || strcmp(l->param[i].name, "gamma") == 0)
+            for (size_t j = 0; j < l->param[i].size; j++)
+                l->param[i].value[j] += 0.25f * (float)nn_rng_uniform(r) + 0.5f;
+    for (size_t j = 0; j < m->nvalues; j++)
+        m->grads[j] = 0.5f;
+    size_t xs = (size_t)c->n * nn_dims_size(l->in), ys = (size_t)c->n * nn_dims_size(l->out);
+    float *x = malloc(xs * sizeof(float)), *dy = malloc(ys * sizeof(float));
+    float *dx = malloc(xs * sizeof(float)), *y = malloc(ys * sizeof(float));
+    fill(r, x, xs), fill(r, dy, ys);
+    nn_cuda_layer *d = nn_cuda_layer_new(g, l, c->n, &e);
+    float *gx = nn_cuda_alloc(g, xs, &e), *gy = nn_cuda_alloc(g, ys, &e);
+    float *gdy = nn_cuda_alloc(g, ys, &e), *gdx = nn_cuda_alloc(g, xs, &e);
+    if (!d || !gx || !gy || !gdy || !gdx || nn_cuda_upload(g, gx, x, xs, &e) < 0 ||
+        nn_cuda_upload(g, gdy, dy, ys, &e) < 0) {
+        FAILF("%s", e.msg);
+        goto done;
+    }
+    nn_pass p = {.train = train, .seed = 11, .step = 3, .param_grads = grads};
+    memcpy(y, nn_model_forward(m, x, c->n, &p), ys * sizeof(float));
+    nn_model_backward_from(m, 0, dy, dx, c->n, &p);
+    if (nn_cuda_forward(d, gx, gy, c->n, &p, &e) < 0 ||
+        nn_cuda_backward(d, gx, gy, gdy, gdx, c->n, &p, &e) < 0) {
+        FAILF("%s", e.msg);
+        goto done;
+    }
+    int exact = strncmp(layer, "dropout", 7) == 0;
+    expect(g, "y", gy, y, ys, exact);
+    expect(g, "dx", gdx, dx, xs, exact);
+    expect_params(d, l);
+done:
+    nn_cuda_free(g, gx), nn_cuda_free(g, gy), nn_cuda_free(g, gdy), nn_cuda_free(g, gdx);
+    nn_cuda_layer_free(d);
+    free(x), free(dy), free(dx), free(y);
+    nn_model_free(m);
+}
+
+int main(void)
+{
+    nn_error e;
+    if (!nn_cuda_built()) {
+        TEST("a build without CUDA refuses the GPU and says why");
+        nn_cuda *g = nn_cuda_open(0, &e);
+        CHECK_MSG(!g && strstr(e.msg, "no CUDA backend"), "open: %s", g ? "succeeded" : e.msg);
+        return test_done();
+    }
+    if (nn_cuda_device_count() == 0) {
+        TEST("GPU layers against the CPU");
+        if (getenv("NN_REQUIRE_GPU"))
+            FAILF("no GPU found");
+        else
+            SKIP("no GPU here");
+        TEST("opening a GPU where there is none fails with a message");
+        nn_cuda *g = nn_cuda_open(0, &e);
+        CHECK_MSG(!g && strstr(e.msg, "no GPU"), "open: %s", g ? "succeeded" : e.msg);
+        return test_done();
+    }
+    nn_cuda *g = nn_cuda_open(0, &e);
+    TEST("open the GPU");
+    CHECK_MSG(g != NULL, "%s", e.msg);
+    if (!g)
+        return test_done();
+    nn_rng r;
+    nn_rng_seed(&r, 3);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        run_case(g, &cases[i], 1, 1, &r);
+        run_case(g, &cases[i], 1, 0, &r);
+        run_case(g, &cases[i], 0, 1, &r);
+    }
+    nn_cuda_close(g);
+    return test_done();
+}
