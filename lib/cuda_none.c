@@ -62,3 +62,18 @@ int nn_cuda_backward(nn_cuda_layer *d, const float *x, const float *y, const flo
     (void)d, (void)x, (void)y, (void)dy, (void)dx, (void)n, (void)p;
     return nn_fail(e, "this build of nn has no CUDA backend");
 }
+
+int nn_cuda_loss(nn_cuda *g, nn_loss_kind kind, const float *x, const void *target, int n,
+                 int k, float *d, float *loss, nn_error *e)
+{
+    (void)g, (void)kind, (void)x, (void)target, (void)n, (void)k, (void)d;
+    *loss = 0;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_optim_update(nn_cuda *g, const nn_optim *o, float *w, const float *grad,
+                         float *const *slots, size_t n, float lr, long step, nn_error *e)
+{
+    (void)g, (void)o, (void)w, (void)grad, (void)slots, (void)n, (void)lr, (void)step;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}

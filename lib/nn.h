@@ -403,6 +403,17 @@ void nn_optim_step(nn_optim *o, nn_model *m, float lr);
  * update. Matches torch.optim (see man 7 nn-optim). */
 void nn_optim_update(const nn_optim *o, float *w, const float *g,
                      float *const *slots, size_t n, float lr, long step);
+/* The scalars of an update, computed once per tensor (in double where
+ * torch does), for the CPU loops and the GPU kernel alike. */
+typedef struct nn_optim_coeffs {
+    float neg_lr, wd, mu, eps;     /* -lr; L2 decay (0 for adamw) */
+    int first, nesterov, use_mu;   /* momentum: first step; rmsprop: momentum > 0 */
+    float alpha, one_alpha;        /* rmsprop */
+    float beta1, beta2, one_b1, one_b2, neg_step_size, bc2_sqrt; /* adam */
+    float keep;                    /* adamw: 1 - lr wd */
+    int adamw;                     /* adamw with wd != 0 */
+} nn_optim_coeffs;
+void nn_optim_coeffs_of(const nn_optim *o, float lr, long step, nn_optim_coeffs *c);
 /* PyTorch's name of state slot i: "momentum_buffer", "sum",
  * "square_avg", "exp_avg", "exp_avg_sq". */
 const char *nn_optim_slot_name(nn_optim_kind kind, int i);
@@ -1333,6 +1344,14 @@ int nn_cuda_forward(nn_cuda_layer *d, const float *x, float *y, int n, const nn_
                     nn_error *e);
 int nn_cuda_backward(nn_cuda_layer *d, const float *x, const float *y, const float *dy,
                      float *dx, int n, const nn_pass *p, nn_error *e);
+/* The loss of kind on device buffers, as nn_loss_*: x [n, k], target int
+ * labels [n] (xent) or floats [n, k], d (may be NULL) the gradient; the
+ * mean comes back in *loss (the call waits for it). */
+int nn_cuda_loss(nn_cuda *g, nn_loss_kind kind, const float *x, const void *target, int n,
+                 int k, float *d, float *loss, nn_error *e);
+/* nn_optim_update on device buffers: one launch for the n values. */
+int nn_cuda_optim_update(nn_cuda *g, const nn_optim *o, float *w, const float *grad,
+                         float *const *slots, size_t n, float lr, long step, nn_error *e);
 
 /* The programs' command lines (lib/cli.c). nn_usage_error prints "PROG:
  * MESSAGE (see PROG --help)" and returns 2, the exit status of a usage

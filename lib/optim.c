@@ -234,12 +234,30 @@ static inline float decayed(float g, float w, float wd)
     return wd != 0 ? g + wd * w : g;
 }
 
+void nn_optim_coeffs_of(const nn_optim *o, float lr, long step, nn_optim_coeffs *c)
+{
+    const double lr_d = decimal(lr), wd_d = decimal(o->wd);
+    const double b1 = decimal(o->beta1), b2 = decimal(o->beta2);
+    const double t = (double)(step > 0 ? step : 1);
+    c->wd = o->kind == NN_OPT_ADAMW ? 0.0f : o->wd;
+    c->neg_lr = (float)-lr_d, c->mu = o->momentum, c->eps = o->eps;
+    c->first = step <= 1, c->nesterov = o->kind == NN_OPT_NESTEROV;
+    c->alpha = o->alpha, c->one_alpha = (float)(1.0 - decimal(o->alpha));
+    c->use_mu = o->momentum > 0;
+    c->beta1 = o->beta1, c->beta2 = o->beta2;
+    c->one_b1 = (float)(1.0 - b1), c->one_b2 = (float)(1.0 - b2);
+    c->neg_step_size = (float)(-lr_d / (1.0 - pow(b1, t)));
+    c->bc2_sqrt = (float)sqrt(1.0 - pow(b2, t));
+    c->keep = (float)(1.0 - lr_d * wd_d);
+    c->adamw = o->kind == NN_OPT_ADAMW && o->wd != 0;
+}
+
 void nn_optim_update(const nn_optim *o, float *w, const float *g,
                      float *const *slots, size_t n, float lr, long step)
 {
-    const double lr_d = decimal(lr), wd_d = decimal(o->wd);
-    const float wd = o->kind == NN_OPT_ADAMW ? 0.0f : o->wd;
-    const float neg_lr = (float)-lr_d, mu = o->momentum, eps = o->eps;
+    nn_optim_coeffs c;
+    nn_optim_coeffs_of(o, lr, step, &c);
+    const float wd = c.wd, neg_lr = c.neg_lr, mu = c.mu, eps = c.eps;
     const int par = n >= PARALLEL_MIN;
     const long nn = (long)n;
 
@@ -254,7 +272,7 @@ void nn_optim_update(const nn_optim *o, float *w, const float *g,
     case NN_OPT_NESTEROV: {
         /* dampening 0; the buffer starts as the first gradient */
         float *b = slots[0];
-        const int first = step <= 1, nesterov = o->kind == NN_OPT_NESTEROV;
+        const int first = c.first, nesterov = c.nesterov;
 #pragma omp parallel for if (par) schedule(static)
         for (long i = 0; i < nn; i++) {
             float d = decayed(g[i], w[i], wd);
@@ -279,8 +297,8 @@ void nn_optim_update(const nn_optim *o, float *w, const float *g,
     case NN_OPT_RMSPROP: {
         /* not centered; the momentum buffer is used when momentum > 0 */
         float *v = slots[0], *b = slots[1];
-        const float alpha = o->alpha, one_alpha = (float)(1.0 - decimal(o->alpha));
-        const int use_mu = mu > 0;
+        const float alpha = c.alpha, one_alpha = c.one_alpha;
+        const int use_mu = c.use_mu;
 #pragma omp parallel for if (par) schedule(static)
         for (long i = 0; i < nn; i++) {
             float d = decayed(g[i], w[i], wd);
@@ -299,14 +317,11 @@ void nn_optim_update(const nn_optim *o, float *w, const float *g,
     case NN_OPT_ADAM:
     case NN_OPT_ADAMW: {
         float *m1 = slots[0], *m2 = slots[1];
-        const double b1 = decimal(o->beta1), b2 = decimal(o->beta2);
-        const double t = (double)(step > 0 ? step : 1);
-        const float beta1 = o->beta1, beta2 = o->beta2;
-        const float one_b1 = (float)(1.0 - b1), one_b2 = (float)(1.0 - b2);
-        const float neg_step_size = (float)(-lr_d / (1.0 - pow(b1, t)));
-        const float bc2_sqrt = (float)sqrt(1.0 - pow(b2, t));
-        const float keep = (float)(1.0 - lr_d * wd_d); /* adamw decay */
-        const int adamw = o->kind == NN_OPT_ADAMW && o->wd != 0;
+        const float beta1 = c.beta1, beta2 = c.beta2;
+        const float one_b1 = c.one_b1, one_b2 = c.one_b2;
+        const float neg_step_size = c.neg_step_size, bc2_sqrt = c.bc2_sqrt;
+        const float keep = c.keep; /* adamw decay */
+        const int adamw = c.adamw;
 #pragma omp parallel for if (par) schedule(static)
         for (long i = 0; i < nn; i++) {
             if (adamw)

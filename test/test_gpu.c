@@ -5,7 +5,9 @@
  * parameters and inputs; y, dx, the parameter gradients (accumulated onto
  * 0.5) and the values after the pass (batch norm's running statistics)
  * must match within 1e-4 of each tensor's largest magnitude, plus 1e-4
- * relative; dropout's masks must be the same bits. Without a GPU the cases
+ * relative; dropout's masks must be the same bits. The losses and every
+ * optimizer (3 steps, with and without weight decay) are compared the
+ * same way. Without a GPU the cases
  * skip (NN_REQUIRE_GPU=1 makes that a failure, for make check-gpu); a
  * build without CUDA must refuse to open one with a clear message. */
 #include "nn.h"
@@ -154,6 +156,85 @@ done:
     nn_model_free(m);
 }
 
+/* ---- losses and optimizers ---------------------------------------------- */
+
+static void loss_case(nn_cuda *g, nn_loss_kind kind, int n, int k, nn_rng *r)
+{
+    char name[96];
+    snprintf(name, sizeof name, "GPU = CPU: loss %s, n=%d, k=%d", nn_loss_name(kind), n, k);
+    TEST(name);
+    nn_error e;
+    size_t xs = (size_t)n * k;
+    float *x = malloc(xs * sizeof(float)), *t = malloc(xs * sizeof(float));
+    float *d = malloc(xs * sizeof(float));
+    int *labels = malloc(n * sizeof(int));
+    fill(r, x, xs);
+    for (size_t i = 0; i < xs; i++)
+        t[i] = (float)nn_rng_uniform(r);
+    for (int i = 0; i < n; i++)
+        labels[i] = i == 1 ? -1 : (int)(nn_rng_uniform(r) * k); /* one label out of range */
+    float want = kind == NN_LOSS_XENT ? nn_loss_softmax_xent(x, labels, n, k, d)
+                 : kind == NN_LOSS_MSE ? nn_loss_mse(x, t, n, k, d)
+                                       : nn_loss_sigmoid_bce(x, t, n, k, d);
+    float *gx = nn_cuda_alloc(g, xs, &e), *gt = nn_cuda_alloc(g, xs, &e);
+    float *gd = nn_cuda_alloc(g, xs, &e), got = 0;
+    int ok = gx && gt && gd && nn_cuda_upload(g, gx, x, xs, &e) == 0;
+    if (ok && kind == NN_LOSS_XENT) /* labels as bits in a float buffer */
+        ok = nn_cuda_upload(g, gt, (const float *)(const void *)labels, (size_t)n, &e) == 0;
+    else if (ok)
+        ok = nn_cuda_upload(g, gt, t, xs, &e) == 0;
+    if (!ok || nn_cuda_loss(g, kind, gx, gt, n, k, gd, &got, &e) < 0)
+        FAILF("%s", e.msg);
+    else {
+        CHECK_MSG(fabsf(got - want) <= 1e-5f * fabsf(want) + 1e-6f, "loss %.8g on the GPU, %.8g on the CPU",
+                  got, want);
+        expect(g, "dloss", gd, d, xs, 0);
+    }
+    nn_cuda_free(g, gx), nn_cuda_free(g, gt), nn_cuda_free(g, gd);
+    free(x), free(t), free(d), free(labels);
+}
+
+static void optim_case(nn_cuda *g, const char *spec, float wd, nn_rng *r)
+{
+    char name[96];
+    snprintf(name, sizeof name, "GPU = CPU: optimizer %s, wd %g, 3 steps", spec, wd);
+    TEST(name);
+    nn_error e;
+    nn_optim o;
+    if (nn_optim_parse(&o, spec, &e) < 0) {
+        FAILF("%s", e.msg);
+        return;
+    }
+    o.lr = 0.01f, o.wd = wd;
+    size_t n = 3000;
+    int ns = nn_optim_slots(o.kind);
+    float *w = malloc(n * sizeof(float)), *gr = malloc(n * sizeof(float));
+    float *st = calloc(2 * n, sizeof(float)), *slots[2] = {st, st + n};
+    float *gw = nn_cuda_alloc(g, n, &e), *gg = nn_cuda_alloc(g, n, &e);
+    float *gs = nn_cuda_alloc(g, 2 * n, &e), *gslots[2] = {gs, gs ? gs + n : NULL};
+    fill(r, w, n);
+    if (!gw || !gg || !gs || nn_cuda_upload(g, gw, w, n, &e) < 0 ||
+        nn_cuda_upload(g, gs, st, 2 * n, &e) < 0) {
+        FAILF("%s", e.msg);
+        goto done;
+    }
+    for (long step = 1; step <= 3; step++) {
+        fill(r, gr, n);
+        nn_optim_update(&o, w, gr, slots, n, o.lr, step);
+        if (nn_cuda_upload(g, gg, gr, n, &e) < 0 ||
+            nn_cuda_optim_update(g, &o, gw, gg, gslots, n, o.lr, step, &e) < 0) {
+            FAILF("%s", e.msg);
+            goto done;
+        }
+    }
+    expect(g, "w", gw, w, n, 0);
+    for (int i = 0; i < ns; i++)
+        expect(g, nn_optim_slot_name(o.kind, i), gslots[i], slots[i], n, 0);
+done:
+    nn_cuda_free(g, gw), nn_cuda_free(g, gg), nn_cuda_free(g, gs);
+    free(w), free(gr), free(st);
+}
+
 int main(void)
 {
     nn_error e;
@@ -185,6 +266,17 @@ int main(void)
         run_case(g, &cases[i], 1, 1, &r);
         run_case(g, &cases[i], 1, 0, &r);
         run_case(g, &cases[i], 0, 1, &r);
+    }
+    for (int kind = NN_LOSS_XENT; kind <= NN_LOSS_BCE; kind++) {
+        loss_case(g, (nn_loss_kind)kind, 7, 10, &r);
+        loss_case(g, (nn_loss_kind)kind, 3, 1000, &r);
+    }
+    static const char *const optims[] = {"sgd",     "momentum", "nesterov",
+                                         "adagrad", "rmsprop",  "rmsprop:momentum=0.9",
+                                         "adam",    "adamw"};
+    for (size_t i = 0; i < sizeof optims / sizeof *optims; i++) {
+        optim_case(g, optims[i], 0, &r);
+        optim_case(g, optims[i], 0.01f, &r);
     }
     nn_cuda_close(g);
     return test_done();
