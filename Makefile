@@ -140,7 +140,7 @@ check-fmnist: all
 	@NN_BIN=$(abspath $(BIN)) NN_FMNIST_FULL=1 sh test/cli/fmnist.sh
 
 # make bench: images/s next to PyTorch on the identical networks (THREADS=2,
-# DEVICE=cpu).
+# DEVICE=cpu; cuda or auto: the GPU).
 THREADS ?= 2
 DEVICE  ?= cpu
 $(BUILD)/bench: test/bench/bench.c $(LIBNN)

@@ -32,8 +32,14 @@ struct nn_cuda_layer {
     const nn_cuda_type *type;
     int max_batch;
     float *value[NN_MAX_PARAMS], *grad[NN_MAX_PARAMS]; // device; grad NULL for buffers
+    int own_params;                                     // 0: views into a model's blocks
     void *state;                                        // the type's own
 };
+
+// The GPU side of l with its parameters at value[i] and grad[i] (device
+// views, kept by the caller; NULL: allocated and uploaded from l).
+nn_cuda_layer *nn_cuda_layer_make(nn_cuda *g, const nn_layer *l, int max_batch,
+                                  float *const *value, float *const *grad, nn_error *e);
 
 // A layer type on the GPU: kernels/layer_*.cu define these, layers.cu
 // lists them. setup allocates state for max_batch; release frees it.

@@ -122,3 +122,20 @@ extern "C" int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_
     CUDA_TRY(cudaStreamSynchronize(g->stream));
     return 0;
 }
+
+extern "C" int nn_cuda_sync(nn_cuda *g, nn_error *e)
+{
+    CUDA_TRY(cudaStreamSynchronize(g->stream));
+    return 0;
+}
+
+extern "C" size_t nn_cuda_memory_in_use(nn_cuda *g)
+{
+    size_t free_b = 0, total = 0;
+    cudaSetDevice(g->device);
+    if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return total - free_b;
+}

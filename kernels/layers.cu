@@ -19,7 +19,7 @@ extern "C" void nn_cuda_layer_free(nn_cuda_layer *d)
         cudaStreamSynchronize(d->g->stream);
     if (d->type && d->type->release)
         d->type->release(d);
-    for (int i = 0; i < NN_MAX_PARAMS; i++)
+    for (int i = 0; i < NN_MAX_PARAMS && d->own_params; i++)
         cudaFree(d->value[i]), cudaFree(d->grad[i]);
     free(d);
 }
@@ -43,8 +43,8 @@ static int upload_params(nn_cuda_layer *d, nn_error *e)
     return 0;
 }
 
-extern "C" nn_cuda_layer *nn_cuda_layer_new(nn_cuda *g, const nn_layer *l, int max_batch,
-                                            nn_error *e)
+nn_cuda_layer *nn_cuda_layer_make(nn_cuda *g, const nn_layer *l, int max_batch,
+                                  float *const *value, float *const *grad, nn_error *e)
 {
     const nn_cuda_type *t = NULL;
     for (size_t i = 0; i < sizeof types / sizeof *types && !t; i++)
@@ -61,13 +61,22 @@ extern "C" nn_cuda_layer *nn_cuda_layer_new(nn_cuda *g, const nn_layer *l, int m
         return NULL;
     }
     d->g = g, d->l = l, d->type = t, d->max_batch = max_batch < 1 ? 1 : max_batch;
+    d->own_params = !value;
+    for (int i = 0; value && i < l->nparam; i++)
+        d->value[i] = value[i], d->grad[i] = grad[i];
     // (a setup that fails frees what it made in release)
-    if (upload_params(d, e) < 0 || (t->setup && t->setup(d, e) < 0)) {
+    if ((d->own_params && upload_params(d, e) < 0) || (t->setup && t->setup(d, e) < 0)) {
         nn_fail_within(e, "layer %d (%s): ", l->index, l->name);
         nn_cuda_layer_free(d);
         return NULL;
     }
     return d;
+}
+
+extern "C" nn_cuda_layer *nn_cuda_layer_new(nn_cuda *g, const nn_layer *l, int max_batch,
+                                            nn_error *e)
+{
+    return nn_cuda_layer_make(g, l, max_batch, NULL, NULL, e);
 }
 
 extern "C" int nn_cuda_layer_download(nn_cuda_layer *d, nn_layer *l, nn_error *e)

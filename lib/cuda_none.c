@@ -77,3 +77,66 @@ int nn_cuda_optim_update(nn_cuda *g, const nn_optim *o, float *w, const float *g
     (void)g, (void)o, (void)w, (void)grad, (void)slots, (void)n, (void)lr, (void)step;
     return nn_fail(e, "this build of nn has no CUDA backend");
 }
+
+int nn_cuda_sync(nn_cuda *g, nn_error *e)
+{
+    (void)g;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+nn_cuda_model *nn_cuda_model_new(nn_cuda *g, nn_model *m, int max_batch, nn_error *e)
+{
+    (void)g, (void)m, (void)max_batch;
+    nn_fail(e, "this build of nn has no CUDA backend");
+    return NULL;
+}
+
+void nn_cuda_model_free(nn_cuda_model *cm) { (void)cm; }
+float *nn_cuda_model_input(nn_cuda_model *cm) { (void)cm; return NULL; }
+
+const float *nn_cuda_model_forward_to(nn_cuda_model *cm, const float *x, int n, int last,
+                                      const nn_pass *p, nn_error *e)
+{
+    (void)cm, (void)x, (void)n, (void)last, (void)p;
+    nn_fail(e, "this build of nn has no CUDA backend");
+    return NULL;
+}
+
+int nn_cuda_model_backward_from(nn_cuda_model *cm, int from, const float *dlast, float *dx,
+                                int n, const nn_pass *p, nn_error *e)
+{
+    (void)cm, (void)from, (void)dlast, (void)dx, (void)n, (void)p;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_model_zero_grads(nn_cuda_model *cm, nn_error *e)
+{
+    (void)cm;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_model_loss_backward(nn_cuda_model *cm, const void *labels, int n, float *dx,
+                                const nn_pass *p, float *loss, nn_error *e)
+{
+    (void)cm, (void)labels, (void)n, (void)dx, (void)p;
+    *loss = 0;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_model_step(nn_cuda_model *cm, nn_optim *o, float lr, nn_error *e)
+{
+    (void)cm, (void)o, (void)lr;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_model_download(nn_cuda_model *cm, nn_optim *o, nn_error *e)
+{
+    (void)cm, (void)o;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+size_t nn_cuda_memory_in_use(nn_cuda *g)
+{
+    (void)g;
+    return 0;
+}

@@ -1352,6 +1352,32 @@ int nn_cuda_loss(nn_cuda *g, nn_loss_kind kind, const float *x, const void *targ
 /* nn_optim_update on device buffers: one launch for the n values. */
 int nn_cuda_optim_update(nn_cuda *g, const nn_optim *o, float *w, const float *grad,
                          float *const *slots, size_t n, float lr, long step, nn_error *e);
+/* Waits for the work queued on the GPU; its first error, if any. */
+int nn_cuda_sync(nn_cuda *g, nn_error *e);
+/* Bytes of the GPU's memory in use (by every process) now. */
+size_t nn_cuda_memory_in_use(nn_cuda *g);
+
+/* A whole model on the GPU (kernels/model.cu) for batches of up to
+ * max_batch: parameters copied from m (which must outlive it), layers,
+ * activations and backward buffers, all in device memory. The functions
+ * are nn_model's on device buffers; forward returns the device output of
+ * layer last (NULL on failure); labels are on the device (int for xent);
+ * step keeps the optimizer's state on the GPU from its first call (o set
+ * up by nn_optim_setup: zeros, or a resumed state). download copies the
+ * values and gradients back into m, and the state into o (may be NULL). */
+typedef struct nn_cuda_model nn_cuda_model;
+nn_cuda_model *nn_cuda_model_new(nn_cuda *g, nn_model *m, int max_batch, nn_error *e);
+void nn_cuda_model_free(nn_cuda_model *cm);
+float *nn_cuda_model_input(nn_cuda_model *cm); /* [max_batch, input] for uploads */
+const float *nn_cuda_model_forward_to(nn_cuda_model *cm, const float *x, int n, int last,
+                                      const nn_pass *p, nn_error *e);
+int nn_cuda_model_backward_from(nn_cuda_model *cm, int from, const float *dlast, float *dx,
+                                int n, const nn_pass *p, nn_error *e);
+int nn_cuda_model_zero_grads(nn_cuda_model *cm, nn_error *e);
+int nn_cuda_model_loss_backward(nn_cuda_model *cm, const void *labels, int n, float *dx,
+                                const nn_pass *p, float *loss, nn_error *e);
+int nn_cuda_model_step(nn_cuda_model *cm, nn_optim *o, float lr, nn_error *e);
+int nn_cuda_model_download(nn_cuda_model *cm, nn_optim *o, nn_error *e);
 
 /* The programs' command lines (lib/cli.c). nn_usage_error prints "PROG:
  * MESSAGE (see PROG --help)" and returns 2, the exit status of a usage

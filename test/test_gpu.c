@@ -235,6 +235,109 @@ done:
     free(w), free(gr), free(st);
 }
 
+/* ---- whole models --------------------------------------------------------- */
+
+/* data/arch/fmnist.nn (conv, pool, dense, dropout, softmax + xent) trained 3
+ * steps with momentum SGD on the CPU and on the GPU from the same weights:
+ * the losses, then the weights, the momentum buffers and (nn-vis's pass)
+ * the gradient to the input of the last conv's mean must agree. Momentum
+ * keeps an update proportional to its gradient (Adam's sign-like steps
+ * would magnify rounding on gradients near 0). */
+static void model_case(nn_cuda *g, nn_rng *r)
+{
+    TEST("GPU = CPU: fmnist, 3 steps of momentum SGD, then the input gradient of conv2");
+    nn_error e;
+    int n = 16;
+    nn_model *m = nn_model_from_arch_file("data/arch/fmnist.nn", 10, &e);
+    nn_optim o = {0}, og = {0};
+    nn_cuda_model *cm = NULL;
+    float *x = NULL, *dx = NULL, *gdx = NULL, *gl = NULL, *dvis = NULL;
+    int *labels = NULL;
+    if (!m || nn_model_reserve(m, n, &e) < 0 || nn_optim_parse(&o, "momentum", &e) < 0 ||
+        nn_optim_setup(&o, m, &e) < 0 || nn_optim_parse(&og, "momentum", &e) < 0 ||
+        nn_optim_setup(&og, m, &e) < 0) {
+        FAILF("%s", e.msg);
+        goto done;
+    }
+    nn_model_init_params(m, 5);
+    size_t xs = (size_t)n * nn_dims_size(m->input);
+    x = malloc(xs * sizeof(float)), dx = malloc(xs * sizeof(float));
+    labels = malloc(n * sizeof(int));
+    fill(r, x, xs);
+    for (int i = 0; i < n; i++)
+        labels[i] = i % 10;
+    if (!(cm = nn_cuda_model_new(g, m, n, &e)) || !(gl = nn_cuda_alloc(g, n, &e)) ||
+        !(gdx = nn_cuda_alloc(g, xs, &e)) ||
+        nn_cuda_upload(g, nn_cuda_model_input(cm), x, xs, &e) < 0 ||
+        nn_cuda_upload(g, gl, (const float *)(const void *)labels, (size_t)n, &e) < 0) {
+        FAILF("%s", e.msg);
+        goto done;
+    }
+    const float *gx = nn_cuda_model_input(cm);
+    nn_pass p = {.train = 1, .seed = 9, .param_grads = 1};
+    for (int step = 1; step <= 3; step++) {
+        p.step = step;
+        float want, got;
+        nn_model_forward(m, x, n, &p);
+        nn_model_zero_grads(m);
+        want = nn_model_loss_backward(m, labels, n, NULL, &p, NULL);
+        nn_optim_step(&o, m, 0.01f);
+        if (!nn_cuda_model_forward_to(cm, gx, n, m->nlayers - 1, &p, &e) ||
+            nn_cuda_model_zero_grads(cm, &e) < 0 ||
+            nn_cuda_model_loss_backward(cm, gl, n, NULL, &p, &got, &e) < 0 ||
+            nn_cuda_model_step(cm, &og, 0.01f, &e) < 0) {
+            FAILF("step %d: %s", step, e.msg);
+            goto done;
+        }
+        CHECK_MSG(fabsf(got - want) <= 1e-4f * fabsf(want), "step %d: loss %.7g on the GPU, %.7g on the CPU",
+                  step, got, want);
+    }
+    /* the GPU's weights and state into a copy of the model's */
+    float *values = malloc(m->nvalues * sizeof(float)), *state = malloc(m->nvalues * sizeof(float));
+    memcpy(values, m->values, m->nvalues * sizeof(float));
+    memcpy(state, o.state, m->nvalues * sizeof(float));
+    if (nn_cuda_model_download(cm, &og, &e) < 0)
+        FAILF("%s", e.msg);
+    double top = 0, diff;
+    for (size_t i = 0; i < m->nvalues; i++)
+        top = fabs(values[i]) > top ? fabs(values[i]) : top;
+    long bad = test_close(m->values, values, (long)m->nvalues, 1e-4 * top, 1e-4, &diff);
+    CHECK_MSG(bad < 0, "weight %ld: %.8g on the GPU, %.8g on the CPU", bad,
+              bad >= 0 ? m->values[bad] : 0, bad >= 0 ? values[bad] : 0);
+    top = 0;
+    for (size_t i = 0; i < m->nvalues; i++)
+        top = fabs(state[i]) > top ? fabs(state[i]) : top;
+    bad = test_close(og.state, state, (long)m->nvalues, 1e-4 * top, 1e-4, &diff);
+    CHECK_MSG(bad < 0, "momentum %ld: %.8g on the GPU, %.8g on the CPU", bad,
+              bad >= 0 ? og.state[bad] : 0, bad >= 0 ? state[bad] : 0);
+    /* nn-vis's pass on the GPU's weights (now in m): the mean of conv2's filter 0 */
+    int conv = nn_model_find_layer(m, "conv2");
+    nn_layer *lc = &m->layers[conv];
+    size_t ds = (size_t)n * nn_dims_size(lc->out), hw = (size_t)lc->out.h * lc->out.w;
+    dvis = calloc(ds, sizeof(float));
+    for (int b = 0; b < n; b++)
+        for (size_t j = 0; j < hw; j++)
+            dvis[(size_t)b * nn_dims_size(lc->out) + j] = 1.0f / hw;
+    float *gd = nn_cuda_alloc(g, ds, &e);
+    nn_pass ev = {0};
+    nn_model_forward_to(m, x, n, conv, &ev);
+    nn_model_backward_from(m, conv, dvis, dx, n, &ev);
+    if (!gd || nn_cuda_upload(g, gd, dvis, ds, &e) < 0 ||
+        !nn_cuda_model_forward_to(cm, gx, n, conv, &ev, &e) ||
+        nn_cuda_model_backward_from(cm, conv, gd, gdx, n, &ev, &e) < 0)
+        FAILF("%s", e.msg);
+    else
+        expect(g, "dx", gdx, dx, xs, 0);
+    nn_cuda_free(g, gd);
+    free(values), free(state);
+done:
+    nn_cuda_free(g, gl), nn_cuda_free(g, gdx);
+    nn_cuda_model_free(cm);
+    nn_optim_free(&o), nn_optim_free(&og);
+    free(x), free(dx), free(labels), free(dvis);
+    nn_model_free(m);
+}
+
 int main(void)
 {
     nn_error e;
@@ -278,6 +381,7 @@ int main(void)
         optim_case(g, optims[i], 0, &r);
         optim_case(g, optims[i], 0.01f, &r);
     }
+    model_case(g, &r);
     nn_cuda_close(g);
     return test_done();
 }

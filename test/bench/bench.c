@@ -1,12 +1,16 @@
-/* bench.c - images per second of one reference network on the CPU.
+/* bench.c - images per second of one reference network on the CPU or,
+ * with NN_BENCH_DEVICE=cuda, on the GPU (the whole step on the device).
  *
  *   bench ARCH.nn CxHxW BATCH MODE [SECONDS]
- *   bench --device NAME      exits 0 when NAME (cpu, cuda, auto) can run
+ *   bench --device NAME      prints cpu or cuda, the device NAME (cpu, cuda,
+ *                            auto: the GPU where there is one) means here,
+ *                            or says why it cannot run and exits 1
  *
  * MODE: train (forward, backward, Adam step), infer (forward in eval mode)
  * or vis (forward + gradient with respect to the input at the last conv
  * layer, nn-vis's inner step). Prints one TSV line: images/s as the median
- * of timed windows after a warm-up, and the peak resident memory in MiB. */
+ * of timed windows after a warm-up, and the peak resident memory in MiB
+ * (on the GPU: the device memory the run added). */
 #include "nn.h"
 
 #include <stdlib.h>
@@ -99,6 +103,83 @@ static void profile_layers(nn_model *m, nn_optim *o, const float *x,
     free(fw), free(bw);
 }
 
+/* The GPU's side of the run: the model, its input, labels and the vis
+ * gradient in device memory. */
+typedef struct gpu_run {
+    nn_cuda *g;
+    nn_cuda_model *cm;
+    float *labels, *dvis, *dx;
+    size_t base; /* device memory in use before the model */
+} gpu_run;
+
+static int gpu_setup(gpu_run *r, nn_model *m, int batch, const float *x, const int *labels,
+                     const float *dvis, size_t ndvis, nn_error *e)
+{
+    size_t nin = nn_dims_size(m->input) * (size_t)batch;
+    if (!(r->g = nn_cuda_open(0, e)))
+        return -1;
+    r->base = nn_cuda_memory_in_use(r->g);
+    if (!(r->cm = nn_cuda_model_new(r->g, m, batch, e)) ||
+        !(r->labels = nn_cuda_alloc(r->g, batch, e)) || !(r->dx = nn_cuda_alloc(r->g, nin, e)) ||
+        (ndvis && !(r->dvis = nn_cuda_alloc(r->g, ndvis, e))) ||
+        nn_cuda_upload(r->g, nn_cuda_model_input(r->cm), x, nin, e) < 0 ||
+        nn_cuda_upload(r->g, r->labels, (const float *)(const void *)labels, batch, e) < 0 ||
+        (ndvis && nn_cuda_upload(r->g, r->dvis, dvis, ndvis, e) < 0))
+        return -1;
+    return 0;
+}
+
+/* One iteration of mode on the GPU (queued; nn_cuda_sync waits). */
+static int gpu_step(gpu_run *r, nn_model *m, nn_optim *o, int batch, const char *mode,
+                    int last_conv, nn_pass *train, nn_error *e)
+{
+    const float *x = nn_cuda_model_input(r->cm);
+    nn_pass eval = {0};
+    float loss;
+    if (strcmp(mode, "train") == 0) {
+        train->step++;
+        return !nn_cuda_model_forward_to(r->cm, x, batch, m->nlayers - 1, train, e) ||
+                       nn_cuda_model_zero_grads(r->cm, e) < 0 ||
+                       nn_cuda_model_loss_backward(r->cm, r->labels, batch, NULL, train, &loss,
+                                                   e) < 0 ||
+                       nn_cuda_model_step(r->cm, o, 1e-4f, e) < 0
+                   ? -1
+                   : 0;
+    }
+    if (strcmp(mode, "infer") == 0)
+        return nn_cuda_model_forward_to(r->cm, x, batch, m->nlayers - 1, &eval, e) ? 0 : -1;
+    return !nn_cuda_model_forward_to(r->cm, x, batch, last_conv, &eval, e) ||
+                   nn_cuda_model_backward_from(r->cm, last_conv, r->dvis, r->dx, batch, &eval,
+                                               e) < 0
+               ? -1
+               : 0;
+}
+
+static void gpu_free(gpu_run *r)
+{
+    if (!r->g)
+        return;
+    nn_cuda_free(r->g, r->labels), nn_cuda_free(r->g, r->dvis), nn_cuda_free(r->g, r->dx);
+    nn_cuda_model_free(r->cm);
+    nn_cuda_close(r->g);
+}
+
+/* What --device NAME means for the bench: 0 (cpu), 1 (cuda) or -1. */
+static int bench_device(const char *name, nn_error *e)
+{
+    int gpu = nn_cuda_built() && nn_cuda_device_count() > 0;
+    if (strcmp(name, "cpu") == 0 || (strcmp(name, "auto") == 0 && !gpu))
+        return 0;
+    if (strcmp(name, "auto") == 0)
+        return 1;
+    if (strcmp(name, "cuda") != 0)
+        return nn_fail(e, "--device '%s': use cpu, cuda or auto", name);
+    if (!nn_cuda_built())
+        return nn_fail(e, "--device cuda: this build has no CUDA backend (nvcc was not found "
+                       "when it was built)");
+    return gpu ? 1 : nn_fail(e, "--device cuda: no GPU found");
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -110,10 +191,10 @@ int main(int argc, char **argv)
     nn_error e;
     nn_dims in;
     if (argc == 3 && strcmp(argv[1], "--device") == 0) {
-        nn_device dev;
-        if (nn_device_choose(argv[2], &dev, &e) < 0)
+        int dev = bench_device(argv[2], &e);
+        if (dev < 0)
             return fprintf(stderr, "bench: %s\n", e.msg), 1;
-        return 0;
+        return puts(dev ? "cuda" : "cpu"), 0;
     }
     if (argc < 5 || sscanf(argv[2], "%dx%dx%d", &in.c, &in.h, &in.w) != 3) {
         fprintf(stderr, "usage: bench ARCH.nn CxHxW BATCH train|infer|vis [SECONDS]\n");
@@ -161,12 +242,26 @@ int main(int argc, char **argv)
             dvis[j] = 1.0f / hw; /* mean activation of filter 0 */
     }
     nn_pass train = {.train = 1, .seed = 1, .param_grads = 1}, eval = {0};
+    const char *device = getenv("NN_BENCH_DEVICE");
+    gpu_run gpu = {0};
+    int on_gpu = device && strcmp(device, "cuda") == 0;
+    if (on_gpu && strcmp(mode, "vis") == 0 && !dvis)
+        return fprintf(stderr, "bench: no conv layer for vis\n"), 1;
+    if (on_gpu && gpu_setup(&gpu, m, batch, x, labels, dvis,
+                            dvis ? nn_dims_size(m->layers[last_conv].out) * (size_t)batch : 0,
+                            &e) < 0)
+        return fprintf(stderr, "bench: %s\n", e.msg), 1;
     double times[64];
     int windows = 0, iters_per_window = 1;
     double start = nn_now();
     for (int w = -2; w < 64; w++) { /* two warm-up windows */
         double t0 = nn_now();
-        for (int it = 0; it < iters_per_window; it++) {
+        for (int it = 0; on_gpu && it < iters_per_window; it++)
+            if (gpu_step(&gpu, m, &o, batch, mode, last_conv, &train, &e) < 0)
+                return fprintf(stderr, "bench: %s\n", e.msg), 1;
+        if (on_gpu && nn_cuda_sync(gpu.g, &e) < 0)
+            return fprintf(stderr, "bench: %s\n", e.msg), 1;
+        for (int it = 0; !on_gpu && it < iters_per_window; it++) {
             if (strcmp(mode, "train") == 0) {
                 train.step++;
                 nn_model_forward(m, x, batch, &train);
@@ -192,11 +287,14 @@ int main(int argc, char **argv)
     }
     qsort(times, windows, sizeof *times, cmp);
     const char *prof = getenv("NN_BENCH_LAYERS");
-    if (prof && atoi(prof) > 0)
+    if (prof && atoi(prof) > 0 && !on_gpu)
         profile_layers(m, &o, x, labels, batch, mode, last_conv, dvis, dx, atoi(prof));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%.2f\t%.0f\n", batch / times[windows / 2], ru.ru_maxrss / 1024.0);
+    double mib = on_gpu ? (nn_cuda_memory_in_use(gpu.g) - gpu.base) / 1048576.0
+                        : ru.ru_maxrss / 1024.0;
+    printf("%.2f\t%.0f\n", batch / times[windows / 2], mib);
+    gpu_free(&gpu);
     nn_optim_free(&o);
     nn_model_free(m);
     free(arch), free(x), free(dx), free(labels), free(dvis);

@@ -1,10 +1,12 @@
 """bench_torch.py - the same measurement as bench.c, in PyTorch, on the
 network built from the same architecture file.
 
-    python3 bench_torch.py ARCH.nn CxHxW BATCH train|infer|vis THREADS [SECONDS]
+    python3 bench_torch.py ARCH.nn CxHxW BATCH train|infer|vis THREADS [SECONDS [DEVICE]]
 
 Prints one TSV line: images/s (median of timed windows after a warm-up) and
-the process's peak resident memory in MiB."""
+the process's peak resident memory in MiB. DEVICE cuda: on the GPU with
+cuDNN (its autotuner on, float32 without TF32, as nn), timed after a
+synchronize, and the memory is the peak the allocator held."""
 import math
 import resource
 import sys
@@ -106,12 +108,18 @@ def build(path, inp, classes):
 def main():
     path, shape, batch, mode, threads = sys.argv[1:6]
     budget = float(sys.argv[6]) if len(sys.argv) > 6 else 6.0
+    device = sys.argv[7] if len(sys.argv) > 7 else "cpu"
     torch.set_num_threads(int(threads))
+    cuda = device == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     inp = tuple(int(v) for v in shape.split("x"))
     batch = int(batch)
-    net = build(path, inp, 10)
-    x = torch.randn(batch, *inp)
-    y = torch.arange(batch) % 10
+    net = build(path, inp, 10).to(device)
+    x = torch.randn(batch, *inp, device=device)
+    y = torch.arange(batch, device=device) % 10
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
     last_conv = max(i for i, l in enumerate(net) if isinstance(l, tnn.Conv2d)) if any(isinstance(l, tnn.Conv2d) for l in net) else None
 
@@ -140,6 +148,8 @@ def main():
         t0 = time.perf_counter()
         for _ in range(iters):
             step()
+        if cuda:
+            torch.cuda.synchronize()
         t = time.perf_counter() - t0
         if w == -1 and t < 0.3:
             iters = int(0.3 / (t / iters)) + 1
@@ -149,6 +159,8 @@ def main():
             break
     times.sort()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    if cuda:
+        rss = torch.cuda.max_memory_allocated() / 1048576.0
     print("%.2f\t%.0f" % (batch / times[len(times) // 2], rss))
 
 
