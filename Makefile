@@ -147,7 +147,12 @@ $(BUILD)/bench: test/bench/bench.c $(LIBNN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNN) $(LDLIBS)
 
-bench: $(BUILD)/bench
+# The GPU rows' binary (only it links cuDNN and cuBLAS: see bench.c).
+$(BUILD)/bench-gpu: test/bench/bench.c $(LIBNN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -DNN_BENCH_GPU $(LDFLAGS) -o $@ $< $(LIBNN) $(LDLIBS)
+
+bench: $(BUILD)/bench $(if $(NVCC),$(BUILD)/bench-gpu)
 	@sh test/bench/bench.sh $(abspath $(BUILD)/bench) $(THREADS) $(DEVICE)
 
 # make demo: Fashion-MNIST end to end into runs/demo (EPOCHS=3).

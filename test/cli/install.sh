@@ -28,4 +28,11 @@ if PKG_CONFIG_PATH="$prefix/lib/pkgconfig" sh -c "cc -o '$tmp/use' '$tmp/use.c' 
 else
     fail "a program builds with pkg-config nn and runs" "$(tail -n 5 "$tmp/log")"
 fi
+# The programs use the CUDA runtime at most (device discovery): cuDNN and
+# cuBLAS map some 200 MiB into every process that links them.
+heavy=
+for p in "$NN_BIN"/nn-*; do
+    ldd "$p" 2>/dev/null | grep -q 'libcudnn\|libcublas' && heavy="$heavy ${p##*/}"
+done
+if [ -z "$heavy" ]; then pass "the programs do not load cuDNN or cuBLAS"; else fail "the programs do not load cuDNN or cuBLAS" "linked by:$heavy"; fi
 exit $failed

@@ -1,0 +1,127 @@
+// context.cu - the GPU context (stream, cuDNN and cuBLAS handles,
+// workspace) and device memory.
+#include "cuda_impl.h"
+
+#include <stdlib.h>
+
+static int open_handles(nn_cuda *g, nn_error *e)
+{
+    CUDA_TRY(cudaSetDevice(g->device));
+    CUDA_TRY(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking));
+    CUDNN_TRY(cudnnCreate(&g->cudnn));
+    CUDNN_TRY(cudnnSetStream(g->cudnn, g->stream));
+    CUBLAS_TRY(cublasCreate(&g->cublas));
+    CUBLAS_TRY(cublasSetStream(g->cublas, g->stream));
+    // float32 products exactly (no TF32), as the CPU computes them
+    CUBLAS_TRY(cublasSetMathMode(g->cublas, CUBLAS_DEFAULT_MATH));
+    return 0;
+}
+
+extern "C" nn_cuda *nn_cuda_open(int device, nn_error *e)
+{
+    int count = nn_cuda_device_count();
+    if (count == 0) {
+        nn_fail(e, "no GPU found");
+        return NULL;
+    }
+    if (device < 0 || device >= count) {
+        nn_fail(e, "no GPU %d: this machine has %d (0 to %d)", device, count, count - 1);
+        return NULL;
+    }
+    nn_cuda *g = (nn_cuda *)calloc(1, sizeof *g);
+    if (!g) {
+        nn_fail(e, "out of memory");
+        return NULL;
+    }
+    g->device = device;
+    if (open_handles(g, e) < 0) {
+        nn_cuda_close(g);
+        return NULL;
+    }
+    return g;
+}
+
+extern "C" void nn_cuda_close(nn_cuda *g)
+{
+    if (!g)
+        return;
+    if (g->stream)
+        cudaStreamSynchronize(g->stream);
+    cudaFree(g->workspace);
+    if (g->cublas)
+        cublasDestroy(g->cublas);
+    if (g->cudnn)
+        cudnnDestroy(g->cudnn);
+    if (g->stream)
+        cudaStreamDestroy(g->stream);
+    free(g);
+}
+
+void *nn_cuda_workspace(nn_cuda *g, size_t bytes, nn_error *e)
+{
+    if (bytes <= g->workspace_bytes)
+        return g->workspace;
+    // the old one may still be in use by queued work
+    if (cudaStreamSynchronize(g->stream) != cudaSuccess || cudaFree(g->workspace) != cudaSuccess) {
+        nn_fail(e, "CUDA: %s", cudaGetErrorString(cudaGetLastError()));
+        return NULL;
+    }
+    g->workspace = NULL, g->workspace_bytes = 0;
+    cudaError_t s = cudaMalloc(&g->workspace, bytes);
+    if (s != cudaSuccess) {
+        nn_fail(e, "CUDA: %s (a workspace of %zu bytes)", cudaGetErrorString(s), bytes);
+        return NULL;
+    }
+    g->workspace_bytes = bytes;
+    return g->workspace;
+}
+
+extern "C" float *nn_cuda_alloc(nn_cuda *g, size_t n, nn_error *e)
+{
+    (void)g;
+    void *p = NULL;
+    cudaError_t s = cudaMalloc(&p, (n ? n : 1) * sizeof(float));
+    if (s != cudaSuccess) {
+        nn_fail(e, "CUDA: %s (%zu floats)", cudaGetErrorString(s), n);
+        return NULL;
+    }
+    return (float *)p;
+}
+
+extern "C" void nn_cuda_free(nn_cuda *g, float *p)
+{
+    (void)g;
+    cudaFree(p);
+}
+
+extern "C" int nn_cuda_upload(nn_cuda *g, float *dev, const float *host, size_t n, nn_error *e)
+{
+    CUDA_TRY(cudaMemcpyAsync(dev, host, n * sizeof(float), cudaMemcpyHostToDevice, g->stream));
+    CUDA_TRY(cudaStreamSynchronize(g->stream)); // host may reuse its buffer at once
+    return 0;
+}
+
+extern "C" int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_t n,
+                                nn_error *e)
+{
+    CUDA_TRY(cudaMemcpyAsync(host, dev, n * sizeof(float), cudaMemcpyDeviceToHost, g->stream));
+    CUDA_TRY(cudaStreamSynchronize(g->stream));
+    return 0;
+}
+
+extern "C" int nn_cuda_sync(nn_cuda *g, nn_error *e)
+{
+    CUDA_TRY(cudaStreamSynchronize(g->stream));
+    return 0;
+}
+
+extern "C" size_t nn_cuda_memory_in_use(nn_cuda *g)
+{
+    size_t free_b = 0, total = 0;
+    cudaSetDevice(g->device);
+    if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return total - free_b;
+}
