@@ -6,7 +6,9 @@
 // the running ones. The mean and inverse std the forward used are kept
 // for backward. Backward in training with dx is cuDNN's; the parameter
 // gradients alone, and everything in eval (where dx = gamma istd dy), are
-// a kernel of its own, a block per channel.
+// a kernel of its own, a block per channel. A training batch of one value
+// per channel (m = n*H*W = 1) is the CPU's special case, done here too:
+// running_var stays, and dx = 0.
 #include "cuda_impl.h"
 
 #include <stdlib.h>
@@ -27,6 +29,21 @@ __global__ void eval_stats(const float *rmean, const float *rvar, float eps, flo
     int c = blockIdx.x * blockDim.x + threadIdx.x;
     if (c < C)
         mean[c] = rmean[c], istd[c] = (float)(1.0 / sqrt((double)rvar[c] + eps));
+}
+
+// A batch of one value per channel (m == 1) in training, as the CPU: the
+// mean is x, the variance 0, y = beta, running_mean moves and running_var
+// is left as it is (its unbiased update would divide by m - 1 = 0).
+__global__ void train_one(const float *x, float *y, const float *gamma, const float *beta,
+                          float *rmean, float mom, float eps, float *mean, float *istd, int C)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C)
+        return;
+    float mu = x[c], is = (float)(1.0 / sqrt((double)eps));
+    rmean[c] = (1 - mom) * rmean[c] + mom * mu;
+    mean[c] = mu, istd[c] = is;
+    y[c] = (x[c] - mu) * (gamma[c] * is) + beta[c];
 }
 
 // Channel blockIdx.x: dgamma += sum dy xhat, dbeta += sum dy (grads), and
@@ -62,7 +79,10 @@ static void release(nn_cuda_layer *d)
     bn_state *s = (bn_state *)d->state;
     if (!s)
         return;
-    cudnnDestroyTensorDescriptor(s->x), cudnnDestroyTensorDescriptor(s->stats);
+    if (s->x)
+        cudnnDestroyTensorDescriptor(s->x);
+    if (s->stats)
+        cudnnDestroyTensorDescriptor(s->stats);
     cudaFree(s->mean), cudaFree(s->istd), cudaFree(s->unused);
     free(s);
 }
@@ -106,6 +126,13 @@ static int forward(nn_cuda_layer *d, const float *x, float *y, int n, const nn_p
     if (describe(d, n, e) < 0)
         return -1;
     float **v = d->value;
+    int C = d->l->in.c;
+    if (p->train && (size_t)n * d->l->in.h * d->l->in.w == 1) {
+        train_one<<<nn_cuda_blocks(C), 256, 0, d->g->stream>>>(
+            x, y, v[GAMMA], v[BETA], v[RUNNING_MEAN], c->momentum, c->eps, s->mean, s->istd, C);
+        LAUNCHED();
+        return 0;
+    }
     if (p->train) {
         CUDNN_TRY(cudnnBatchNormalizationForwardTraining(
             d->g->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, s->x, x, s->x, y, s->stats,
@@ -117,7 +144,6 @@ static int forward(nn_cuda_layer *d, const float *x, float *y, int n, const nn_p
                                                       &zero, s->x, x, s->x, y, s->stats,
                                                       v[GAMMA], v[BETA], v[RUNNING_MEAN],
                                                       v[RUNNING_VAR], c->eps));
-    int C = d->l->in.c;
     eval_stats<<<nn_cuda_blocks(C), 256, 0, d->g->stream>>>(v[RUNNING_MEAN], v[RUNNING_VAR],
                                                              c->eps, s->mean, s->istd, C);
     LAUNCHED();
@@ -135,6 +161,13 @@ static int backward(nn_cuda_layer *d, const float *x, const float *y, const floa
         return 0;
     if (describe(d, n, e) < 0)
         return -1;
+    if (p->train && dx && (size_t)n * l->in.h * l->in.w == 1) {
+        // m == 1: dx = gamma istd (dy - dbeta/m - xhat dgamma/m) = 0, xhat being 0
+        CUDA_TRY(cudaMemsetAsync(dx, 0, (size_t)l->in.c * sizeof(float), d->g->stream));
+        dx = NULL;
+        if (!grads)
+            return 0;
+    }
     if (p->train && dx) {
         float one = 1, zero = 0;
         float *dg = grads ? d->grad[GAMMA] : s->unused, *db = grads ? d->grad[BETA] : s->unused + l->in.c;

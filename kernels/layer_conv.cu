@@ -2,11 +2,11 @@
 // strict float32: FMA math, no TF32), as lib/layer_conv.c:
 //   forward   y = conv(x, weight) + bias
 //   backward  dx = conv^T(dy, weight), dweight += conv(x, dy), dbias += sum dy
-// Algorithms come from cuDNN's heuristics, chosen once per batch size and
-// kept (CACHE sizes); they share the context's workspace. cuDNN pads
-// evenly: uneven padding (SAME with an even kernel or stride, extra at the
-// bottom and right) copies the input into a zero-bordered buffer first,
-// and backward crops the gradient out of one.
+// Algorithms come from cuDNN's heuristics (deterministic ones first),
+// chosen once per batch size and kept (CACHE sizes); they share the
+// context's workspace. cuDNN pads evenly: uneven padding (SAME with an even
+// kernel or stride, extra at the bottom and right) copies the input into a
+// zero-bordered buffer first, and backward crops the gradient out of one.
 #include "cuda_impl.h"
 
 #include <stdlib.h>
@@ -57,9 +57,17 @@ static void release(nn_cuda_layer *d)
     conv_state *s = (conv_state *)d->state;
     if (!s)
         return;
-    cudnnDestroyTensorDescriptor(s->x), cudnnDestroyTensorDescriptor(s->y);
-    cudnnDestroyTensorDescriptor(s->b), cudnnDestroyFilterDescriptor(s->w);
-    cudnnDestroyConvolutionDescriptor(s->conv);
+    // (a setup that failed, or no forward yet, leaves some of them unmade)
+    if (s->x)
+        cudnnDestroyTensorDescriptor(s->x);
+    if (s->y)
+        cudnnDestroyTensorDescriptor(s->y);
+    if (s->b)
+        cudnnDestroyTensorDescriptor(s->b);
+    if (s->w)
+        cudnnDestroyFilterDescriptor(s->w);
+    if (s->conv)
+        cudnnDestroyConvolutionDescriptor(s->conv);
     cudaFree(s->xp), cudaFree(s->dxp);
     free(s);
 }
@@ -93,21 +101,37 @@ static int setup(nn_cuda_layer *d, nn_error *e)
     return 0;
 }
 
+// The first of the heuristics' ranking r[0..n) that runs in float32 (the
+// descriptor asks for FMA math; an entry that would need tensor-op math is
+// skipped), deterministic ones first, so that a run repeats bit for bit
+// where cuDNN has such an algorithm; -1: none.
+template <typename Perf> static int pick(const Perf *r, int n)
+{
+    for (int any = 0; any < 2; any++)
+        for (int i = 0; i < n; i++)
+            if (r[i].status == CUDNN_STATUS_SUCCESS &&
+                (r[i].mathType == CUDNN_FMA_MATH || r[i].mathType == CUDNN_DEFAULT_MATH) &&
+                (any || r[i].determinism == CUDNN_DETERMINISTIC))
+                return i;
+    return -1;
+}
+
 // The x and y descriptors for a batch of n, and its algorithms.
 static const algos *for_batch(nn_cuda_layer *d, int n, nn_error *e)
 {
     conv_state *s = (conv_state *)d->state;
     const nn_layer *l = d->l;
     if (s->n != n) {
-        int on, oc, oh, ow;
+        int on = 0, oc = 0, oh = 0, ow = 0;
         if (nn_cuda_tensor(&s->x, n, l->in.c, s->hp, s->wp, e) < 0 ||
             nn_cuda_tensor(&s->y, n, l->out.c, l->out.h, l->out.w, e) < 0)
             return NULL;
         cudnnStatus_t st = cudnnGetConvolution2dForwardOutputDim(s->conv, s->x, s->w, &on, &oc,
                                                                   &oh, &ow);
-        if (st != CUDNN_STATUS_SUCCESS || oh != l->out.h || ow != l->out.w) {
-            nn_fail(e, "cuDNN gives a %dx%d output where the layer has %dx%d", oh, ow, l->out.h,
-                    l->out.w);
+        if (st != CUDNN_STATUS_SUCCESS || on != n || oc != l->out.c || oh != l->out.h ||
+            ow != l->out.w) {
+            nn_fail(e, "cuDNN gives a %dx%dx%d output where the layer has %dx%dx%d", oc, oh, ow,
+                    l->out.c, l->out.h, l->out.w);
             return NULL;
         }
         s->n = n;
@@ -118,11 +142,10 @@ static const algos *for_batch(nn_cuda_layer *d, int n, nn_error *e)
     algos *a = &s->cache[s->next];
     s->next = (s->next + 1) % CACHE;
     a->n = 0, a->bytes = 0;
-    // the first of the heuristics' ranking that runs in float32 FMA math
     cudnnConvolutionFwdAlgoPerf_t fp[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     cudnnConvolutionBwdDataAlgoPerf_t dp[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     cudnnConvolutionBwdFilterAlgoPerf_t wp[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int nf = 0, nd = 0, nw = 0, f = -1, b = -1, w = -1;
+    int nf = 0, nd = 0, nw = 0, f, b, w;
     cudnnHandle_t h = d->g->cudnn;
     if (cudnnGetConvolutionForwardAlgorithm_v7(h, s->x, s->w, s->conv, s->y,
                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &nf,
@@ -136,15 +159,7 @@ static const algos *for_batch(nn_cuda_layer *d, int n, nn_error *e)
         nn_fail(e, "cuDNN found no convolution algorithms");
         return NULL;
     }
-    for (int i = nf - 1; i >= 0; i--)
-        if (fp[i].status == CUDNN_STATUS_SUCCESS && fp[i].mathType == CUDNN_FMA_MATH)
-            f = i;
-    for (int i = nd - 1; i >= 0; i--)
-        if (dp[i].status == CUDNN_STATUS_SUCCESS && dp[i].mathType == CUDNN_FMA_MATH)
-            b = i;
-    for (int i = nw - 1; i >= 0; i--)
-        if (wp[i].status == CUDNN_STATUS_SUCCESS && wp[i].mathType == CUDNN_FMA_MATH)
-            w = i;
+    f = pick(fp, nf), b = pick(dp, nd), w = pick(wp, nw);
     if (f < 0 || b < 0 || w < 0) {
         nn_fail(e, "cuDNN has no float32 algorithm for this convolution");
         return NULL;

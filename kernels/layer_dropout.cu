@@ -3,7 +3,7 @@
 // bits of nn_hash64(seed ^ nn_hash64((step << 40) + i)) are below
 // ceil(P 2^24), seed = nn_pass.seed ^ nn_hash64(layer index + 1); kept
 // values are scaled by 1/(1-P) (rounded to float first). Nothing is
-// stored: backward regenerates the mask. Flatten, a copy, is here too.
+// stored: backward regenerates the mask. In eval y = x.
 #include "cuda_impl.h"
 
 #include <math.h>
