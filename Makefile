@@ -43,7 +43,8 @@ NVCCFLAGS  ?= -O3 -std=c++17 -Ilib -gencode arch=compute_80,code=sm_80 \
               -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 CUDA_OBJS   = $(patsubst kernels/%.cu,$(BUILD)/kernels/%.o,$(wildcard kernels/*.cu))
 CUDA_LIBDIR = $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/targets/x86_64-linux/lib))
-CUDA_LIBS   = -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudnn -lcublas -lcudart -lstdc++
+# (cuDNN and cuBLAS are opened at run time: kernels/vendor.cu)
+CUDA_LIBS   = -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcudart -ldl -lstdc++
 LDLIBS     += $(CUDA_LIBS)
 LIB_SRCS    = $(filter-out lib/cuda_none.c,$(wildcard lib/*.c))
 TEST_CFLAGS = -DNN_EXPECT_CUDA
@@ -147,12 +148,7 @@ $(BUILD)/bench: test/bench/bench.c $(LIBNN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBNN) $(LDLIBS)
 
-# The GPU rows' binary (only it links cuDNN and cuBLAS: see bench.c).
-$(BUILD)/bench-gpu: test/bench/bench.c $(LIBNN)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -DNN_BENCH_GPU $(LDFLAGS) -o $@ $< $(LIBNN) $(LDLIBS)
-
-bench: $(BUILD)/bench $(if $(NVCC),$(BUILD)/bench-gpu)
+bench: $(BUILD)/bench
 	@sh test/bench/bench.sh $(abspath $(BUILD)/bench) $(THREADS) $(DEVICE)
 
 # make demo: Fashion-MNIST end to end into runs/demo (EPOCHS=3).

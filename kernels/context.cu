@@ -6,14 +6,16 @@
 
 static int open_handles(nn_cuda *g, nn_error *e)
 {
+    if (nn_vendor_load(e) < 0)
+        return -1;
     CUDA_TRY(cudaSetDevice(g->device));
     CUDA_TRY(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking));
-    CUDNN_TRY(cudnnCreate(&g->cudnn));
-    CUDNN_TRY(cudnnSetStream(g->cudnn, g->stream));
-    CUBLAS_TRY(cublasCreate(&g->cublas));
-    CUBLAS_TRY(cublasSetStream(g->cublas, g->stream));
+    CUDNN_TRY(V(cudnnCreate)(&g->cudnn));
+    CUDNN_TRY(V(cudnnSetStream)(g->cudnn, g->stream));
+    CUBLAS_TRY(V(cublasCreate)(&g->cublas));
+    CUBLAS_TRY(V(cublasSetStream)(g->cublas, g->stream));
     // float32 products exactly (no TF32), as the CPU computes them
-    CUBLAS_TRY(cublasSetMathMode(g->cublas, CUBLAS_DEFAULT_MATH));
+    CUBLAS_TRY(V(cublasSetMathMode)(g->cublas, CUBLAS_DEFAULT_MATH));
     return 0;
 }
 
@@ -49,9 +51,9 @@ extern "C" void nn_cuda_close(nn_cuda *g)
         cudaStreamSynchronize(g->stream);
     cudaFree(g->workspace);
     if (g->cublas)
-        cublasDestroy(g->cublas);
+        V(cublasDestroy)(g->cublas);
     if (g->cudnn)
-        cudnnDestroy(g->cudnn);
+        V(cudnnDestroy)(g->cudnn);
     if (g->stream)
         cudaStreamDestroy(g->stream);
     free(g);

@@ -12,6 +12,43 @@ extern "C" {
 #include "nn.h"
 }
 
+// cuDNN and cuBLAS are opened at run time (dlopen, by nn_cuda_open), not
+// linked: a program that never uses the GPU does not map them (some 200
+// MiB), and one built with CUDA still starts where they are not installed.
+// V(f) is the function f from them.
+#define NN_VENDOR_FUNCTIONS(F)                                                               \
+    F(cudnnCreate) F(cudnnDestroy) F(cudnnSetStream) F(cudnnGetErrorString)                  \
+    F(cudnnCreateTensorDescriptor) F(cudnnSetTensor4dDescriptor)                             \
+    F(cudnnDestroyTensorDescriptor) F(cudnnCreateFilterDescriptor)                           \
+    F(cudnnSetFilter4dDescriptor) F(cudnnDestroyFilterDescriptor)                            \
+    F(cudnnCreateConvolutionDescriptor) F(cudnnSetConvolution2dDescriptor)                   \
+    F(cudnnSetConvolutionMathType) F(cudnnDestroyConvolutionDescriptor)                      \
+    F(cudnnGetConvolution2dForwardOutputDim) F(cudnnGetConvolutionForwardAlgorithm_v7)       \
+    F(cudnnGetConvolutionBackwardDataAlgorithm_v7)                                           \
+    F(cudnnGetConvolutionBackwardFilterAlgorithm_v7)                                         \
+    F(cudnnGetConvolutionForwardWorkspaceSize)                                               \
+    F(cudnnGetConvolutionBackwardDataWorkspaceSize)                                          \
+    F(cudnnGetConvolutionBackwardFilterWorkspaceSize) F(cudnnConvolutionForward)             \
+    F(cudnnConvolutionBackwardData) F(cudnnConvolutionBackwardFilter)                        \
+    F(cudnnConvolutionBackwardBias) F(cudnnAddTensor) F(cudnnDeriveBNTensorDescriptor)       \
+    F(cudnnBatchNormalizationForwardTraining) F(cudnnBatchNormalizationForwardInference)     \
+    F(cudnnBatchNormalizationBackward)
+#define NN_BLAS_FUNCTIONS(F)                                                                 \
+    F(cublasCreate) F(cublasDestroy) F(cublasSetStream) F(cublasSetMathMode)                 \
+    F(cublasGetStatusString) F(cublasSgemm)
+
+struct nn_vendor {
+#define NN_POINTER(f) decltype(&::f) f;
+    NN_VENDOR_FUNCTIONS(NN_POINTER)
+    NN_BLAS_FUNCTIONS(NN_POINTER)
+#undef NN_POINTER
+};
+extern nn_vendor nn_vendor_fns;
+#define V(f) (nn_vendor_fns.f)
+
+// Opens cuDNN and cuBLAS (once); -1 with e saying which is missing.
+int nn_vendor_load(nn_error *e);
+
 struct nn_cuda {
     int device;
     cudaStream_t stream;
@@ -68,13 +105,13 @@ extern const nn_cuda_type nn_cuda_conv, nn_cuda_dense, nn_cuda_maxpool, nn_cuda_
     do {                                                                                     \
         cudnnStatus_t s_ = (call);                                                           \
         if (s_ != CUDNN_STATUS_SUCCESS)                                                      \
-            return nn_fail(e, "cuDNN: %s", cudnnGetErrorString(s_));                         \
+            return nn_fail(e, "cuDNN: %s", V(cudnnGetErrorString)(s_));                         \
     } while (0)
 #define CUBLAS_TRY(call)                                                                     \
     do {                                                                                     \
         cublasStatus_t s_ = (call);                                                          \
         if (s_ != CUBLAS_STATUS_SUCCESS)                                                     \
-            return nn_fail(e, "cuBLAS: %s", cublasGetStatusString(s_));                      \
+            return nn_fail(e, "cuBLAS: %s", V(cublasGetStatusString)(s_));                      \
     } while (0)
 // After a kernel launch: a bad configuration shows here.
 #define LAUNCHED() CUDA_TRY(cudaGetLastError())
@@ -96,8 +133,8 @@ static inline int nn_cuda_tensor(cudnnTensorDescriptor_t *t, int n, int c, int h
                                  nn_error *e)
 {
     if (!*t)
-        CUDNN_TRY(cudnnCreateTensorDescriptor(t));
-    CUDNN_TRY(cudnnSetTensor4dDescriptor(*t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w));
+        CUDNN_TRY(V(cudnnCreateTensorDescriptor)(t));
+    CUDNN_TRY(V(cudnnSetTensor4dDescriptor)(*t, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w));
     return 0;
 }
 

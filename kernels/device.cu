@@ -1,11 +1,6 @@
-// device.cu - CUDA device discovery for a build with nvcc. Only the CUDA
-// runtime: the programs link this alone, and so load neither cuDNN nor
-// cuBLAS (some 200 MiB mapped at start) until they use the GPU.
-#include <cuda_runtime.h>
-
-extern "C" {
-#include "nn.h"
-}
+// device.cu - CUDA device discovery for a build with nvcc (the CUDA
+// runtime only), and whether cuDNN and cuBLAS can be opened.
+#include "cuda_impl.h"
 
 extern "C" int nn_cuda_built(void) { return 1; }
 
@@ -20,3 +15,5 @@ extern "C" int nn_cuda_device_count(void)
     }
     return n;
 }
+
+extern "C" int nn_cuda_libraries(nn_error *e) { return nn_vendor_load(e); }

@@ -80,9 +80,9 @@ static void release(nn_cuda_layer *d)
     if (!s)
         return;
     if (s->x)
-        cudnnDestroyTensorDescriptor(s->x);
+        V(cudnnDestroyTensorDescriptor)(s->x);
     if (s->stats)
-        cudnnDestroyTensorDescriptor(s->stats);
+        V(cudnnDestroyTensorDescriptor)(s->stats);
     cudaFree(s->mean), cudaFree(s->istd), cudaFree(s->unused);
     free(s);
 }
@@ -111,8 +111,8 @@ static int describe(nn_cuda_layer *d, int n, nn_error *e)
     if (nn_cuda_tensor(&s->x, n, l->in.c, l->in.h, l->in.w, e) < 0)
         return -1;
     if (!s->stats)
-        CUDNN_TRY(cudnnCreateTensorDescriptor(&s->stats));
-    CUDNN_TRY(cudnnDeriveBNTensorDescriptor(s->stats, s->x, CUDNN_BATCHNORM_SPATIAL));
+        CUDNN_TRY(V(cudnnCreateTensorDescriptor)(&s->stats));
+    CUDNN_TRY(V(cudnnDeriveBNTensorDescriptor)(s->stats, s->x, CUDNN_BATCHNORM_SPATIAL));
     s->n = n;
     return 0;
 }
@@ -134,13 +134,13 @@ static int forward(nn_cuda_layer *d, const float *x, float *y, int n, const nn_p
         return 0;
     }
     if (p->train) {
-        CUDNN_TRY(cudnnBatchNormalizationForwardTraining(
+        CUDNN_TRY(V(cudnnBatchNormalizationForwardTraining)(
             d->g->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, s->x, x, s->x, y, s->stats,
             v[GAMMA], v[BETA], c->momentum, v[RUNNING_MEAN], v[RUNNING_VAR], c->eps, s->mean,
             s->istd));
         return 0;
     }
-    CUDNN_TRY(cudnnBatchNormalizationForwardInference(d->g->cudnn, CUDNN_BATCHNORM_SPATIAL, &one,
+    CUDNN_TRY(V(cudnnBatchNormalizationForwardInference)(d->g->cudnn, CUDNN_BATCHNORM_SPATIAL, &one,
                                                       &zero, s->x, x, s->x, y, s->stats,
                                                       v[GAMMA], v[BETA], v[RUNNING_MEAN],
                                                       v[RUNNING_VAR], c->eps));
@@ -171,7 +171,7 @@ static int backward(nn_cuda_layer *d, const float *x, const float *y, const floa
     if (p->train && dx) {
         float one = 1, zero = 0;
         float *dg = grads ? d->grad[GAMMA] : s->unused, *db = grads ? d->grad[BETA] : s->unused + l->in.c;
-        CUDNN_TRY(cudnnBatchNormalizationBackward(d->g->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero,
+        CUDNN_TRY(V(cudnnBatchNormalizationBackward)(d->g->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero,
                                                   &one, grads ? &one : &zero, s->x, x, s->x, dy,
                                                   s->x, dx, s->stats, d->value[GAMMA], dg, db,
                                                   l->cfg.eps, s->mean, s->istd));

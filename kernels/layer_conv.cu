@@ -59,15 +59,15 @@ static void release(nn_cuda_layer *d)
         return;
     // (a setup that failed, or no forward yet, leaves some of them unmade)
     if (s->x)
-        cudnnDestroyTensorDescriptor(s->x);
+        V(cudnnDestroyTensorDescriptor)(s->x);
     if (s->y)
-        cudnnDestroyTensorDescriptor(s->y);
+        V(cudnnDestroyTensorDescriptor)(s->y);
     if (s->b)
-        cudnnDestroyTensorDescriptor(s->b);
+        V(cudnnDestroyTensorDescriptor)(s->b);
     if (s->w)
-        cudnnDestroyFilterDescriptor(s->w);
+        V(cudnnDestroyFilterDescriptor)(s->w);
     if (s->conv)
-        cudnnDestroyConvolutionDescriptor(s->conv);
+        V(cudnnDestroyConvolutionDescriptor)(s->conv);
     cudaFree(s->xp), cudaFree(s->dxp);
     free(s);
 }
@@ -82,14 +82,14 @@ static int setup(nn_cuda_layer *d, nn_error *e)
     s->even = c->pt == c->pb && c->pl == c->pr;
     s->hp = s->even ? l->in.h : l->in.h + c->pt + c->pb;
     s->wp = s->even ? l->in.w : l->in.w + c->pl + c->pr;
-    CUDNN_TRY(cudnnCreateFilterDescriptor(&s->w));
-    CUDNN_TRY(cudnnSetFilter4dDescriptor(s->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, l->out.c,
+    CUDNN_TRY(V(cudnnCreateFilterDescriptor)(&s->w));
+    CUDNN_TRY(V(cudnnSetFilter4dDescriptor)(s->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, l->out.c,
                                          l->in.c, c->kh, c->kw));
-    CUDNN_TRY(cudnnCreateConvolutionDescriptor(&s->conv));
-    CUDNN_TRY(cudnnSetConvolution2dDescriptor(s->conv, s->even ? c->pt : 0, s->even ? c->pl : 0,
+    CUDNN_TRY(V(cudnnCreateConvolutionDescriptor)(&s->conv));
+    CUDNN_TRY(V(cudnnSetConvolution2dDescriptor)(s->conv, s->even ? c->pt : 0, s->even ? c->pl : 0,
                                               c->sh, c->sw, 1, 1, CUDNN_CROSS_CORRELATION,
                                               CUDNN_DATA_FLOAT));
-    CUDNN_TRY(cudnnSetConvolutionMathType(s->conv, CUDNN_FMA_MATH));
+    CUDNN_TRY(V(cudnnSetConvolutionMathType)(s->conv, CUDNN_FMA_MATH));
     if (c->bias && nn_cuda_tensor(&s->b, 1, l->out.c, 1, 1, e) < 0)
         return -1;
     if (!s->even) {
@@ -126,7 +126,7 @@ static const algos *for_batch(nn_cuda_layer *d, int n, nn_error *e)
         if (nn_cuda_tensor(&s->x, n, l->in.c, s->hp, s->wp, e) < 0 ||
             nn_cuda_tensor(&s->y, n, l->out.c, l->out.h, l->out.w, e) < 0)
             return NULL;
-        cudnnStatus_t st = cudnnGetConvolution2dForwardOutputDim(s->conv, s->x, s->w, &on, &oc,
+        cudnnStatus_t st = V(cudnnGetConvolution2dForwardOutputDim)(s->conv, s->x, s->w, &on, &oc,
                                                                   &oh, &ow);
         if (st != CUDNN_STATUS_SUCCESS || on != n || oc != l->out.c || oh != l->out.h ||
             ow != l->out.w) {
@@ -147,13 +147,13 @@ static const algos *for_batch(nn_cuda_layer *d, int n, nn_error *e)
     cudnnConvolutionBwdFilterAlgoPerf_t wp[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int nf = 0, nd = 0, nw = 0, f, b, w;
     cudnnHandle_t h = d->g->cudnn;
-    if (cudnnGetConvolutionForwardAlgorithm_v7(h, s->x, s->w, s->conv, s->y,
+    if (V(cudnnGetConvolutionForwardAlgorithm_v7)(h, s->x, s->w, s->conv, s->y,
                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &nf,
                                                fp) != CUDNN_STATUS_SUCCESS ||
-        cudnnGetConvolutionBackwardDataAlgorithm_v7(h, s->w, s->y, s->conv, s->x,
+        V(cudnnGetConvolutionBackwardDataAlgorithm_v7)(h, s->w, s->y, s->conv, s->x,
                                                     CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &nd,
                                                     dp) != CUDNN_STATUS_SUCCESS ||
-        cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, s->x, s->y, s->conv, s->w,
+        V(cudnnGetConvolutionBackwardFilterAlgorithm_v7)(h, s->x, s->y, s->conv, s->w,
                                                       CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
                                                       &nw, wp) != CUDNN_STATUS_SUCCESS) {
         nn_fail(e, "cuDNN found no convolution algorithms");
@@ -166,11 +166,11 @@ static const algos *for_batch(nn_cuda_layer *d, int n, nn_error *e)
     }
     a->fwd = fp[f].algo, a->data = dp[b].algo, a->filter = wp[w].algo;
     size_t bytes[3];
-    if (cudnnGetConvolutionForwardWorkspaceSize(h, s->x, s->w, s->conv, s->y, a->fwd,
+    if (V(cudnnGetConvolutionForwardWorkspaceSize)(h, s->x, s->w, s->conv, s->y, a->fwd,
                                                 &bytes[0]) != CUDNN_STATUS_SUCCESS ||
-        cudnnGetConvolutionBackwardDataWorkspaceSize(h, s->w, s->y, s->conv, s->x, a->data,
+        V(cudnnGetConvolutionBackwardDataWorkspaceSize)(h, s->w, s->y, s->conv, s->x, a->data,
                                                      &bytes[1]) != CUDNN_STATUS_SUCCESS ||
-        cudnnGetConvolutionBackwardFilterWorkspaceSize(h, s->x, s->y, s->conv, s->w, a->filter,
+        V(cudnnGetConvolutionBackwardFilterWorkspaceSize)(h, s->x, s->y, s->conv, s->w, a->filter,
                                                        &bytes[2]) != CUDNN_STATUS_SUCCESS) {
         nn_fail(e, "cuDNN could not size a workspace");
         return NULL;
@@ -209,10 +209,10 @@ static int forward(nn_cuda_layer *d, const float *x, float *y, int n, const nn_p
     if (!xin || (a->bytes && !ws))
         return -1;
     float one = 1, zero = 0;
-    CUDNN_TRY(cudnnConvolutionForward(d->g->cudnn, &one, s->x, xin, s->w, d->value[0], s->conv,
+    CUDNN_TRY(V(cudnnConvolutionForward)(d->g->cudnn, &one, s->x, xin, s->w, d->value[0], s->conv,
                                       a->fwd, ws, a->bytes, &zero, s->y, y));
     if (d->l->cfg.bias)
-        CUDNN_TRY(cudnnAddTensor(d->g->cudnn, &one, s->b, d->value[1], &one, s->y, y));
+        CUDNN_TRY(V(cudnnAddTensor)(d->g->cudnn, &one, s->b, d->value[1], &one, s->y, y));
     return 0;
 }
 
@@ -233,14 +233,14 @@ static int backward(nn_cuda_layer *d, const float *x, const float *y, const floa
     float one = 1, zero = 0;
     cudnnHandle_t h = d->g->cudnn;
     if (grads) {
-        CUDNN_TRY(cudnnConvolutionBackwardFilter(h, &one, s->x, xin, s->y, dy, s->conv, a->filter,
+        CUDNN_TRY(V(cudnnConvolutionBackwardFilter)(h, &one, s->x, xin, s->y, dy, s->conv, a->filter,
                                                  ws, a->bytes, &one, s->w, d->grad[0]));
         if (l->cfg.bias)
-            CUDNN_TRY(cudnnConvolutionBackwardBias(h, &one, s->y, dy, &one, s->b, d->grad[1]));
+            CUDNN_TRY(V(cudnnConvolutionBackwardBias)(h, &one, s->y, dy, &one, s->b, d->grad[1]));
     }
     if (!dx)
         return 0;
-    CUDNN_TRY(cudnnConvolutionBackwardData(h, &one, s->w, d->value[0], s->y, dy, s->conv, a->data,
+    CUDNN_TRY(V(cudnnConvolutionBackwardData)(h, &one, s->w, d->value[0], s->y, dy, s->conv, a->data,
                                            ws, a->bytes, &zero, s->x, s->even ? dx : s->dxp));
     if (!s->even) {
         size_t total = (size_t)n * nn_dims_size(l->in);

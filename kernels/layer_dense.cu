@@ -38,7 +38,7 @@ static int forward(nn_cuda_layer *d, const float *x, float *y, int n, const nn_p
         beta = 1;
     }
     // y^T [out, n] = weight [out, in] . x^T [in, n]
-    CUBLAS_TRY(cublasSgemm(d->g->cublas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, d->value[0],
+    CUBLAS_TRY(V(cublasSgemm)(d->g->cublas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, d->value[0],
                            in, x, in, &beta, y, out));
     return 0;
 }
@@ -50,12 +50,12 @@ static int backward(nn_cuda_layer *d, const float *x, const float *y, const floa
     int in = d->l->in.c, out = d->l->out.c;
     float one = 1, zero = 0;
     if (dx) // dx^T [in, n] = weight^T [in, out] . dy^T [out, n]
-        CUBLAS_TRY(cublasSgemm(d->g->cublas, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one,
+        CUBLAS_TRY(V(cublasSgemm)(d->g->cublas, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one,
                                d->value[0], in, dy, out, &zero, dx, in));
     if (!p->param_grads)
         return 0;
     // dweight^T [in, out] += x^T [in, n] . dy [n, out]
-    CUBLAS_TRY(cublasSgemm(d->g->cublas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x, in, dy,
+    CUBLAS_TRY(V(cublasSgemm)(d->g->cublas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, x, in, dy,
                            out, &one, d->grad[0], in));
     if (d->l->cfg.bias) {
         bias_grad<<<nn_cuda_blocks(out), 256, 0, d->g->stream>>>(dy, d->grad[1], out, n);

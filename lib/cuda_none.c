@@ -4,6 +4,11 @@
 int nn_cuda_built(void) { return 0; }
 int nn_cuda_device_count(void) { return 0; }
 
+int nn_cuda_libraries(nn_error *e)
+{
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
 nn_cuda *nn_cuda_open(int device, nn_error *e)
 {
     (void)device;

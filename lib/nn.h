@@ -1314,6 +1314,10 @@ int nn_filters_read(const char *path, int k, int **filters, int *n,
 int nn_cuda_built(void);
 /* Number of usable GPUs (0 when none or no CUDA build); never fails. */
 int nn_cuda_device_count(void);
+/* 0 when cuDNN and cuBLAS, which the backend opens at run time (no
+ * program maps them before it uses the GPU), can be opened and have every
+ * function it calls; -1 and e says what is missing. */
+int nn_cuda_libraries(nn_error *e);
 
 /* Layers on a GPU (kernels/): a layer's forward and backward on device
  * buffers, with the same results as the CPU's within rounding (make

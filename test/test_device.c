@@ -11,6 +11,14 @@ int main(void)
 #else
     CHECK(nn_cuda_built() == 0);
 #endif
+    nn_error e;
+#ifdef NN_EXPECT_CUDA
+    TEST("cuDNN and cuBLAS open at run time, with every function the backend calls");
+    CHECK_MSG(nn_cuda_libraries(&e) == 0, "%s", e.msg);
+#else
+    TEST("without CUDA, asking for cuDNN and cuBLAS says the build has no backend");
+    CHECK_MSG(nn_cuda_libraries(&e) < 0 && strstr(e.msg, "no CUDA backend"), "%s", e.msg);
+#endif
     TEST("device count is 0 or more and never fails without a GPU");
     int n = nn_cuda_device_count();
     CHECK(n >= 0);

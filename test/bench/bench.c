@@ -1,8 +1,6 @@
 /* bench.c - images per second of one reference network on the CPU or,
  * with NN_BENCH_DEVICE=cuda, on the GPU (the whole step on the device).
- * The GPU code is compiled in with NN_BENCH_GPU only (the bench-gpu
- * binary): linking cuDNN and cuBLAS maps some 200 MiB into a process, which
- * the CPU rows' memory column would count. *
+ *
  *   bench ARCH.nn CxHxW BATCH MODE [SECONDS]
  *   bench --device NAME      prints cpu or cuda, the device NAME (cpu, cuda,
  *                            auto: the GPU where there is one) means here,
@@ -105,7 +103,6 @@ static void profile_layers(nn_model *m, nn_optim *o, const float *x,
     free(fw), free(bw);
 }
 
-#ifdef NN_BENCH_GPU
 /* The GPU's side of the run: the model, its input, labels and the vis
  * gradient in device memory. */
 typedef struct gpu_run {
@@ -166,24 +163,6 @@ static void gpu_free(gpu_run *r)
     nn_cuda_model_free(r->cm);
     nn_cuda_close(r->g);
 }
-#else
-typedef struct gpu_run {
-    size_t base;
-} gpu_run;
-static int gpu_setup(gpu_run *r, nn_model *m, int batch, const float *x, const int *labels,
-                     const float *dvis, size_t ndvis, nn_error *e)
-{
-    (void)r, (void)m, (void)batch, (void)x, (void)labels, (void)dvis, (void)ndvis;
-    return nn_fail(e, "this bench has no GPU code: the GPU rows run bench-gpu");
-}
-static int gpu_step(gpu_run *r, nn_model *m, nn_optim *o, int batch, const char *mode,
-                    int last_conv, nn_pass *train, nn_error *e)
-{
-    (void)r, (void)m, (void)o, (void)batch, (void)mode, (void)last_conv, (void)train;
-    return nn_fail(e, "no GPU code");
-}
-static void gpu_free(gpu_run *r) { (void)r; }
-#endif
 
 /* What --device NAME means for the bench: 0 (cpu), 1 (cuda) or -1. */
 static int bench_device(const char *name, nn_error *e)
@@ -280,10 +259,8 @@ int main(int argc, char **argv)
         for (int it = 0; on_gpu && it < iters_per_window; it++)
             if (gpu_step(&gpu, m, &o, batch, mode, last_conv, &train, &e) < 0)
                 return fprintf(stderr, "bench: %s\n", e.msg), 1;
-#ifdef NN_BENCH_GPU
         if (on_gpu && nn_cuda_sync(gpu.g, &e) < 0)
             return fprintf(stderr, "bench: %s\n", e.msg), 1;
-#endif
         for (int it = 0; !on_gpu && it < iters_per_window; it++) {
             if (strcmp(mode, "train") == 0) {
                 train.step++;
@@ -314,11 +291,8 @@ int main(int argc, char **argv)
         profile_layers(m, &o, x, labels, batch, mode, last_conv, dvis, dx, atoi(prof));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double mib = ru.ru_maxrss / 1024.0;
-#ifdef NN_BENCH_GPU
-    if (on_gpu)
-        mib = (nn_cuda_memory_in_use(gpu.g) - gpu.base) / 1048576.0;
-#endif
+    double mib = on_gpu ? (nn_cuda_memory_in_use(gpu.g) - gpu.base) / 1048576.0
+                        : ru.ru_maxrss / 1024.0;
     printf("%.2f\t%.0f\n", batch / times[windows / 2], mib);
     gpu_free(&gpu);
     nn_optim_free(&o);

@@ -4,8 +4,6 @@
 # thread count. A table for people on stderr, TSV on stdout.
 #
 #   bench.sh BENCH_BINARY [THREADS [DEVICE]]
-#
-# (On the GPU the rows run BENCH_BINARY-gpu, which has the GPU code.)
 # DEVICE: cpu (default), cuda or auto (the GPU where there is one); a
 # device nn cannot run on stops the bench with the reason. On the GPU both
 # run in float32 without TF32, and the memory columns are device memory.
@@ -18,7 +16,6 @@ bin=$1
 threads=${2:-2}
 device=${3:-cpu}
 device=$("$bin" --device "$device") || exit 1
-[ "$device" = cuda ] && bin=$bin-gpu
 secs=${SECONDS_PER_ROW:-6}
 cd "$(dirname "$0")/../.." || exit 1
 torch=

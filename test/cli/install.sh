@@ -28,8 +28,8 @@ if PKG_CONFIG_PATH="$prefix/lib/pkgconfig" sh -c "cc -o '$tmp/use' '$tmp/use.c' 
 else
     fail "a program builds with pkg-config nn and runs" "$(tail -n 5 "$tmp/log")"
 fi
-# The programs use the CUDA runtime at most (device discovery): cuDNN and
-# cuBLAS map some 200 MiB into every process that links them.
+# No program links cuDNN or cuBLAS (the CUDA backend opens them when it
+# first uses the GPU): they map some 200 MiB into every process that does.
 heavy=
 for p in "$NN_BIN"/nn-*; do
     ldd "$p" 2>/dev/null | grep -q 'libcudnn\|libcublas' && heavy="$heavy ${p##*/}"
