@@ -60,7 +60,7 @@ static int check_device(const opts *o)
 {
     nn_device dev;
     nn_error e;
-    int rc = nn_device_choose(o->device, &dev, &e);
+    int rc = nn_device_choose(o->device, 0, &dev, &e);
     if (rc == -2)
         return usage_error("%s", e.msg);
     if (rc < 0)

@@ -345,7 +345,7 @@ int main(int argc, char **argv)
     int inputs = nfiles || o.input, image_work = o.out || o.top || o.plot || o.grid;
     nn_device dev;
     nn_error de;
-    int drc = nn_device_choose(o.device, &dev, &de);
+    int drc = nn_device_choose(o.device, 0, &dev, &de);
     if (drc == -2)
         return usage_error("%s", de.msg);
     if (drc < 0)

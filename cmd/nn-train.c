@@ -222,7 +222,7 @@ int main(int argc, char **argv)
     if (nn_optim_parse(&want, optim, &e) < 0)
         return usage_error("--optim: %s", e.msg);
     nn_device dev;
-    int drc = nn_device_choose(device, &dev, &e);
+    int drc = nn_device_choose(device, 0, &dev, &e);
     if (drc == -2)
         return usage_error("%s", e.msg);
     if (drc < 0)

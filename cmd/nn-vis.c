@@ -204,7 +204,7 @@ int main(int argc, char **argv)
     }
     nn_device dev;
     nn_error de;
-    int drc = nn_device_choose(device, &dev, &de);
+    int drc = nn_device_choose(device, 1, &dev, &de);
     if (drc == -2)
         return usage_error("%s", de.msg);
     if (drc < 0)
@@ -250,6 +250,8 @@ int main(int argc, char **argv)
         }
     cfg.keep_frames = frames != NULL;
     cfg.log = verbose ? stderr : NULL;
+    if (dev == NN_DEVICE_CUDA && !(cfg.gpu = nn_cuda_open(0, &e)))
+        goto fail;
     if (!(res = calloc((size_t)n, sizeof *res))) {
         nn_fail(&e, "out of memory");
         goto fail;
@@ -260,8 +262,9 @@ int main(int argc, char **argv)
         goto done;
     }
     if (verbose)
-        fprintf(stderr, "nn-vis: %d filter%s of layer %d (%s) in %.1f s\n", n, n == 1 ? "" : "s",
-                layer, m->layers[layer].name, nn_now() - t0);
+        fprintf(stderr, "nn-vis: %d filter%s of layer %d (%s) in %.1f s on the %s\n", n,
+                n == 1 ? "" : "s", layer, m->layers[layer].name, nn_now() - t0,
+                cfg.gpu ? "GPU" : "CPU");
     nn_image *pics = calloc((size_t)n, sizeof *pics);
     int ok = pics != NULL;
     for (int i = 0; ok && i < n; i++)
@@ -294,5 +297,6 @@ done:
     nn_image_free(&img);
     free(filters);
     nn_model_free(m);
+    nn_cuda_close(cfg.gpu);
     return rc;
 }

@@ -1,16 +1,22 @@
 /* device.c - which processor a program runs on, from its --device option:
- * cpu, cuda or auto. The CUDA backend (kernels/) runs single layers but
- * not yet whole networks, so auto means the CPU and cuda is an error that
- * says why. */
+ * cpu, cuda or auto. nn-vis runs on the GPU; the other programs do not
+ * yet, so for them auto means the CPU and cuda is an error that says why. */
 #include "nn.h"
 
 #include <string.h>
 
-int nn_device_choose(const char *name, nn_device *out, nn_error *e)
+int nn_device_choose(const char *name, int gpu_ready, nn_device *out, nn_error *e)
 {
+    nn_error quiet;
     *out = NN_DEVICE_CPU;
-    if (strcmp(name, "cpu") == 0 || strcmp(name, "auto") == 0)
+    if (strcmp(name, "cpu") == 0)
         return 0;
+    if (strcmp(name, "auto") == 0) {
+        if (gpu_ready && nn_cuda_built() && nn_cuda_device_count() > 0 &&
+            nn_cuda_libraries(&quiet) == 0)
+            *out = NN_DEVICE_CUDA;
+        return 0;
+    }
     if (strcmp(name, "cuda") != 0) {
         nn_fail(e, "--device '%s': use cpu, cuda or auto", name);
         return -2;
@@ -20,6 +26,11 @@ int nn_device_choose(const char *name, nn_device *out, nn_error *e)
                        "when it was built); use --device cpu");
     if (nn_cuda_device_count() == 0)
         return nn_fail(e, "--device cuda: no GPU found; use --device cpu");
-    return nn_fail(e, "--device cuda: the CUDA backend runs single layers (make check-gpu) "
-                   "but not yet whole networks in the programs; use --device cpu");
+    if (nn_cuda_libraries(e) < 0)
+        return nn_fail_within(e, "--device cuda: ");
+    if (!gpu_ready)
+        return nn_fail(e, "--device cuda: this program does not run on the GPU yet (nn-vis "
+                       "does); use --device cpu");
+    *out = NN_DEVICE_CUDA;
+    return 0;
 }

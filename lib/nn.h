@@ -1266,6 +1266,7 @@ typedef struct nn_vis_cfg {
                                 fit in about 1 GiB of activations) */
     int keep_frames;         /* 1: keep each scale's image */
     FILE *log;               /* not NULL: a line per scale */
+    struct nn_cuda *gpu;     /* not NULL: the network runs on this GPU */
 } nn_vis_cfg;
 
 void nn_vis_defaults(nn_vis_cfg *c);
@@ -1383,6 +1384,19 @@ int nn_cuda_model_loss_backward(nn_cuda_model *cm, const void *labels, int n, fl
 int nn_cuda_model_step(nn_cuda_model *cm, nn_optim *o, float lr, nn_error *e);
 int nn_cuda_model_download(nn_cuda_model *cm, nn_optim *o, nn_error *e);
 
+/* A model run on the CPU (g NULL) or on the GPU g (lib/exec.c), with host
+ * buffers: forward returns layer last's output for n samples (the model's
+ * own buffer on the CPU, a copy downloaded from the GPU; NULL on failure),
+ * and backward writes the input gradient (dx may be NULL). m must outlive
+ * it; batches of up to max_batch. */
+typedef struct nn_exec nn_exec;
+nn_exec *nn_exec_new(nn_model *m, nn_cuda *g, int max_batch, nn_error *e);
+void nn_exec_free(nn_exec *x);
+const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
+                                const nn_pass *p, nn_error *e);
+int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, int n,
+                          const nn_pass *p, nn_error *e);
+
 /* The programs' command lines (lib/cli.c). nn_usage_error prints "PROG:
  * MESSAGE (see PROG --help)" and returns 2, the exit status of a usage
  * error. nn_option_error does so for what getopt_long (with a leading ':'
@@ -1405,10 +1419,11 @@ const char *nn_option_name(int c, int li, const struct option *lo, char buf[32])
 int nn_one_stdout(const char *prog, const char *const *what, const int *on, int n);
 
 /* A program's --device NAME (lib/device.c): cpu, cuda, or auto (the GPU
- * when the backend can run there and one is present, else the CPU). 0 and
- * *out set; -1 when the device cannot run (the message says why); -2 for
- * an unknown name. */
+ * when the program runs there (gpu_ready), the build has CUDA, a GPU is
+ * present and cuDNN and cuBLAS open; else the CPU). 0 and *out set; -1
+ * when the device cannot run (the message says why); -2 for an unknown
+ * name. */
 typedef enum nn_device { NN_DEVICE_CPU = 0, NN_DEVICE_CUDA } nn_device;
-int nn_device_choose(const char *name, nn_device *out, nn_error *e);
+int nn_device_choose(const char *name, int gpu_ready, nn_device *out, nn_error *e);
 
 #endif

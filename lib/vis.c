@@ -150,6 +150,7 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
     float *v = NULL, *x = NULL, *dx = NULL, *m1 = NULL, *m2 = NULL, *dy = NULL, *tmp = NULL;
     float *acts = NULL, *means = NULL;
     nn_model *r = NULL;
+    nn_exec *ex = NULL; /* r on the CPU or the GPU */
     nn_optim o;
     if (nn_optim_parse(&o, "adam", e) < 0)
         return -1;
@@ -181,8 +182,10 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
         plane = (size_t)s * s;
         size_t total = (size_t)n * C * plane;
         nn_dims in = {C, s, s};
+        nn_exec_free(ex);
+        ex = NULL;
         nn_model_free(r);
-        if (!(r = nn_model_resized(m, L, in, e)) || nn_model_reserve(r, n, e) < 0)
+        if (!(r = nn_model_resized(m, L, in, e)) || !(ex = nn_exec_new(r, c->gpu, n, e)))
             goto done;
         nn_dims d = r->layers[L].out;
         size_t dsize = (size_t)n * nn_dims_size(d), dplane = (size_t)d.h * d.w;
@@ -203,17 +206,23 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
         memset(&pass, 0, sizeof pass);
         float *slots[2] = {m1, m2};
         for (int t = 1; t <= c->steps; t++) {
-            const float *a = nn_model_forward_to(r, x, n, L, &pass);
+            const float *a = nn_exec_forward_to(ex, x, n, L, &pass, e);
+            if (!a)
+                goto done;
             if (k == 0 && t == 1) {
                 filter_means(a, d, filters, n, means);
                 for (int i = 0; i < n; i++)
                     out[i].start = means[i];
             }
-            nn_model_backward_from(r, L, dy, dx, n, &pass);
+            if (nn_exec_backward_from(ex, L, dy, dx, n, &pass, e) < 0)
+                goto done;
             nn_optim_update(&o, x, dx, slots, total, c->lr, t);
         }
         if (k == 0 && c->steps < 1) {
-            filter_means(nn_model_forward_to(r, x, n, L, &pass), d, filters, n, means);
+            const float *a = nn_exec_forward_to(ex, x, n, L, &pass, e);
+            if (!a)
+                goto done;
+            filter_means(a, d, filters, n, means);
             for (int i = 0; i < n; i++)
                 out[i].start = means[i];
         }
@@ -239,7 +248,9 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
             for (int i = 0; i < n; i++)
                 to_rgb(r, tmp + (size_t)i * C * plane, clamped + (size_t)i * C * plane, plane);
             normalize(r, clamped, x, n, plane);
-            const float *a = nn_model_forward_to(r, x, n, L, &pass);
+            const float *a = nn_exec_forward_to(ex, x, n, L, &pass, e);
+            if (!a)
+                goto done;
             if (!(acts = malloc((size_t)n * d.c * sizeof *acts)))
                 goto oom;
             nn_channel_means(a, n, d, acts);
@@ -294,6 +305,7 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
 oom:
     rc = nn_fail(e, "out of memory for activation maximization at %dx%d", s, s);
 done:
+    nn_exec_free(ex);
     nn_model_free(r);
     free(v), free(x), free(dx), free(m1), free(m2), free(dy), free(tmp);
     free(acts), free(means);

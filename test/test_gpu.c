@@ -395,6 +395,46 @@ done:
     nn_model_free(m);
 }
 
+/* nn-vis on the GPU (nn_vis_run with cfg.gpu, through nn_exec) against the
+ * CPU: 2 filters of fmnist's conv2 after its batch norm (eval) and relu,
+ * 3 scales from 16 px.
+ * The start (the filters' means on the same noise: forwards only) must
+ * agree within 1e-4; the final means within 5%: Adam's steps on pixels
+ * are sign-like where a gradient is near 0, so the images drift apart
+ * where rounding differs, but they climb the same objective. */
+static void vis_case(nn_cuda *g)
+{
+    TEST("GPU = CPU: nn-vis of fmnist's conv2 (2 filters, 3 scales)");
+    nn_error e;
+    nn_model *m = nn_model_from_arch_file("data/arch/fmnist.nn", 10, &e);
+    if (!m) {
+        FAILF("%s", e.msg);
+        return;
+    }
+    nn_model_init_params(m, 4);
+    int filters[2] = {1, 6}, layer = nn_model_find_layer(m, "conv2") + 2;
+    nn_vis_cfg c;
+    nn_vis_defaults(&c);
+    c.size = 16, c.upscaling_steps = 3, c.steps = 8;
+    nn_vis_result cpu[2] = {{0}}, gpu[2] = {{0}};
+    int rc = nn_vis_run(m, layer, filters, 2, &c, cpu, &e);
+    c.gpu = g;
+    if (rc < 0 || nn_vis_run(m, layer, filters, 2, &c, gpu, &e) < 0)
+        FAILF("%s", e.msg);
+    else
+        for (int i = 0; i < 2; i++) {
+            CHECK_MSG(fabsf(gpu[i].start - cpu[i].start) <= 1e-4f * fabsf(cpu[i].start) + 1e-6f,
+                      "filter %d: start %.7g on the GPU, %.7g on the CPU", filters[i],
+                      gpu[i].start, cpu[i].start);
+            CHECK_MSG(fabsf(gpu[i].final - cpu[i].final) <= 0.05f * fabsf(cpu[i].final),
+                      "filter %d: final %.7g on the GPU, %.7g on the CPU", filters[i],
+                      gpu[i].final, cpu[i].final);
+        }
+    for (int i = 0; i < 2; i++)
+        nn_vis_result_free(&cpu[i]), nn_vis_result_free(&gpu[i]);
+    nn_model_free(m);
+}
+
 int main(void)
 {
     nn_error e;
@@ -439,6 +479,7 @@ int main(void)
         optim_case(g, optims[i], 0.01f, &r);
     }
     model_case(g, &r);
+    vis_case(g);
     nn_cuda_close(g);
     return test_done();
 }

@@ -225,7 +225,18 @@ err nn-vis "a missing value names the option" 2 "^nn-vis: option '--size' needs 
 err nn-vis "a missing model file" 1 "missing.h5" -m missing.h5 -l 4 -f 0 -o x.png
 err nn-vis "an unknown option" 2 "^nn-vis: unknown option '--bogus' (see nn-vis --help)$" -m m.h5 -l 4 -f 0 -o x.png --bogus
 err nn-vis "an unknown short option" 2 "^nn-vis: unknown option '-z' (see nn-vis --help)$" -m m.h5 -l 4 -f 0 -o x.png -qz
-err nn-vis "--device cuda" 1 "no GPU found\|not yet whole networks\|no CUDA backend" -m m.h5 -l 4 -f 0 -o x.png --device cuda
+# --device cuda runs where there is a GPU (and cuDNN), else says which is missing
+rm -f xc.png
+"$NN_BIN/nn-vis" -m m.h5 -l 4 -f 0 -o xc.png --size 8 --upscaling-steps 2 --steps 2 --device cuda >out 2>err </dev/null; rc=$?
+if [ "$rc" = 0 ] && [ -s xc.png ]; then
+    pass "nn-vis --device cuda: ran on the GPU"
+elif [ "$rc" = 1 ] && [ "$(wc -l <err)" -eq 1 ] && grep -q "no GPU found\|no CUDA backend\|is not installed or not found" err; then
+    pass "nn-vis --device cuda: one line says why it cannot ($(cat err))"
+else
+    fail "nn-vis --device cuda" "status $rc: $(cat err)"
+fi
+check "nn-vis --device auto runs where cuda cannot" \
+    "$NN_BIN/nn-vis" -q -m m.h5 -l 4 -f 0 -o xa.png --size 8 --upscaling-steps 2 --steps 2 --device auto
 err nn-featmap "an unknown layer lists the valid ones" 1 "no layer 'conv9': layers are 0..7" -m m.h5 -l conv9 arch.png --top 3
 err nn-featmap "a filter out of range" 1 "no filter 16 in layer 4.*0..15" -m m.h5 -l 4 -d data.h5 --filter 16 --top-images 3
 err nn-featmap "dataset images of the wrong channel count" 1 "data.h5: the images have 3 channels; the model takes 1" -m g.h5 -l 2 -d data.h5 --filter 0 --top-images 3
@@ -251,5 +262,5 @@ if [ -x "$NN_BUILD/test/test_eval" ] && mkdir ev && "$NN_BUILD/test/test_eval" f
 else
     skip "nn-featmap error: --top-images on an empty split" "test_eval is not built"
 fi
-err nn-featmap "--device cuda" 1 "no GPU found\|not yet whole networks\|no CUDA backend" -m m.h5 -l 4 arch.png --top 3 --device cuda
+err nn-featmap "--device cuda" 1 "no GPU found\|does not run on the GPU yet\|no CUDA backend" -m m.h5 -l 4 arch.png --top 3 --device cuda
 exit $failed
