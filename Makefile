@@ -81,18 +81,20 @@ $(BUILD)/test/%: test/%.c $(TEST_COMMON) test/test.h $(LIBNN)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -Itest $(LDFLAGS) -o $@ $< $(TEST_COMMON) $(LIBNN) $(LDLIBS)
 
 # The command-line tests find the programs in $NN_BIN.
-check: all $(TESTS)
+check: all $(TESTS) $(BUILD)/bench
 	@NN_BIN=$(abspath $(BIN)) NN_BUILD=$(abspath $(BUILD)) NN_SANITIZE=$(SANITIZE) sh test/run.sh $(TESTS)
 
-# make check-gpu: every layer on the GPU against the CPU (a GPU is needed:
-# no GPU is a failure here), then again under compute-sanitizer's memcheck
-# with leak checking where it is installed.
+# make check-gpu: every layer, loss and optimizer, a whole model, nn-vis and
+# nn-train on the GPU against the CPU (a GPU is needed: no GPU is a failure
+# here), then test_gpu again under compute-sanitizer's memcheck with leak
+# checking where it is installed.
 SANITIZER = $(firstword $(wildcard $(CUDA_HOME)/bin/compute-sanitizer) \
                         $(shell command -v compute-sanitizer 2>/dev/null))
 GPU_TESTS = $(BUILD)/test/test_device $(BUILD)/test/test_gpu
-check-gpu: $(GPU_TESTS)
+check-gpu: all $(GPU_TESTS) $(BUILD)/bench
 	@test -n "$(NVCC)" || { echo "check-gpu: this build has no CUDA backend (no nvcc)"; exit 1; }
-	@NN_REQUIRE_GPU=1 NN_CLI=0 sh test/run.sh $(GPU_TESTS)
+	@NN_REQUIRE_GPU=1 NN_CLI=0 NN_BIN=$(abspath $(BIN)) NN_BUILD=$(abspath $(BUILD)) \
+	  sh test/run.sh $(GPU_TESTS) test/cli/gpu.sh
 	@if [ -n "$(SANITIZER)" ]; then \
 	  NN_REQUIRE_GPU=1 NN_CLI=0 NN_TEST_WRAP="$(SANITIZER) --leak-check full --error-exitcode 1" \
 	    sh test/run.sh $(BUILD)/test/test_gpu; \

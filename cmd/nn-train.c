@@ -42,7 +42,7 @@ static const char usage_text[] =
     "      --search N        random search: N trials on train/validation\n"
     "      --search-lr A:B   --search-wd A:B  log-uniform ranges\n"
     "  -t, --threads N       threads (all cores)\n"
-    "      --device D        cpu | cuda | auto (auto)\n"
+    "      --device D        cpu | cuda | auto (cpu)\n"
     "  -q, --quiet  -v, --verbose  -h, --help  -V, --version\n";
 
 enum { O_OPTIM = 256, O_LR, O_MOMENTUM, O_WD, O_SCHEDULE, O_VAL, O_LIMIT, O_MEAN,
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 {
     nn_check_stdout_at_exit("nn-train");
     const char *arch = NULL, *data = NULL, *out = NULL, *optim = "adam", *resume = NULL;
-    const char *device = "auto", *sched = NULL, *flayer = NULL;
+    const char *device = "cpu", *sched = NULL, *flayer = NULL;
     nn_train_cfg cfg;
     nn_train_defaults(&cfg);
     nn_train_log_cfg lc = {.log_every = 20, .filters_layer = -1};
@@ -222,7 +222,7 @@ int main(int argc, char **argv)
     if (nn_optim_parse(&want, optim, &e) < 0)
         return usage_error("--optim: %s", e.msg);
     nn_device dev;
-    int drc = nn_device_choose(device, 0, &dev, &e);
+    int drc = nn_device_choose(device, 1, &dev, &e);
     if (drc == -2)
         return usage_error("%s", e.msg);
     if (drc < 0)
@@ -255,6 +255,7 @@ int main(int argc, char **argv)
     nn_model *m = NULL;
     nn_optim o = {0};
     nn_trainer *t = NULL;
+    nn_cuda *gpu = NULL;
     run r = {.quiet = quiet, .tty = isatty(2)};
     nn_dataset *d = nn_dataset_load(data, &e);
     if (!d)
@@ -312,6 +313,10 @@ int main(int argc, char **argv)
         goto fail;
     if (verbose)
         nn_model_summary(m, stderr);
+    if (dev == NN_DEVICE_CUDA && !(gpu = nn_cuda_open(0, &e)))
+        goto fail;
+    cfg.gpu = gpu;
+    cfg.sync_every = lc.filters_every; /* the snapshots read the weights */
     if (sc.trials) {
         sc.tsv = out, sc.quiet = quiet, sc.png = fpath;
         cfg.stop = should_stop;
@@ -337,8 +342,8 @@ int main(int argc, char **argv)
         !(r.log = nn_train_log_open(&lc, t, &e)))
         goto fail;
     if (verbose)
-        fprintf(stderr, "nn-train: %ld training, %ld validation, %ld test samples; %d threads\n",
-                t->train.n, t->val.n, t->test.n, nn_threads());
+        fprintf(stderr, "nn-train: %ld training, %ld validation, %ld test samples; %d threads%s\n",
+                t->train.n, t->val.n, t->test.n, nn_threads(), gpu ? ", the network on the GPU" : "");
     if (got_signal) {
         nn_fail(&e, "interrupted before training started; nothing was written");
         nn_train_log_close(r.log, NULL, NULL);
@@ -370,6 +375,7 @@ fail:
 done:
     nn_train_log_close(r.log, NULL, NULL);
     nn_trainer_free(t);
+    nn_cuda_close(gpu);
     nn_optim_free(&o);
     nn_model_free(m);
     nn_dataset_free(d);

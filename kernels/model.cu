@@ -87,6 +87,8 @@ extern "C" nn_cuda_model *nn_cuda_model_new(nn_cuda *g, nn_model *m, int max_bat
 
 extern "C" float *nn_cuda_model_input(nn_cuda_model *cm) { return cm->input; }
 
+extern "C" float *nn_cuda_model_output(nn_cuda_model *cm, int layer) { return cm->act[layer]; }
+
 extern "C" const float *nn_cuda_model_forward_to(nn_cuda_model *cm, const float *x, int n,
                                                  int last, const nn_pass *p, nn_error *e)
 {

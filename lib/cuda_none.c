@@ -98,6 +98,7 @@ nn_cuda_model *nn_cuda_model_new(nn_cuda *g, nn_model *m, int max_batch, nn_erro
 
 void nn_cuda_model_free(nn_cuda_model *cm) { (void)cm; }
 float *nn_cuda_model_input(nn_cuda_model *cm) { (void)cm; return NULL; }
+float *nn_cuda_model_output(nn_cuda_model *cm, int layer) { (void)cm, (void)layer; return NULL; }
 
 const float *nn_cuda_model_forward_to(nn_cuda_model *cm, const float *x, int n, int last,
                                       const nn_pass *p, nn_error *e)

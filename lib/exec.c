@@ -1,9 +1,12 @@
-/* exec.c - a model run on the CPU or on a GPU behind one interface, for
- * the programs whose inputs and results are small next to the network's
- * work (nn-vis: an image in, its gradient out). On the CPU the calls are
- * nn_model's; on a GPU the model lives there (nn_cuda_model), each call
- * uploads its input and downloads its result, and nothing is allocated
- * after the first call of a size. */
+/* exec.c - a model run on the CPU or on a GPU behind one interface, with
+ * host buffers in and out: what nn-vis and the trainer need, whose inputs
+ * (a batch) and results (a layer's output, the loss) are small next to
+ * the network's work. On the CPU the calls are nn_model's; on a GPU the
+ * model lives there (nn_cuda_model: weights, gradients and the optimizer's
+ * state stay on the device), each call uploads its input and downloads its
+ * result, and nothing is allocated after the first call of a size.
+ * nn_exec_sync brings the weights back to the host model when they are to
+ * be read there (saving, checks, pictures). */
 #include "nn.h"
 
 #include <stdlib.h>
@@ -14,6 +17,7 @@ struct nn_exec {
     nn_cuda_model *cm;
     int max_batch;
     float *dlast, *dx;     /* device: the gradient in, the input gradient out */
+    float *labels;         /* device: int labels or float targets of a batch */
     float *out;            /* host: a layer's output */
     size_t out_floats;
 };
@@ -25,6 +29,7 @@ void nn_exec_free(nn_exec *x)
     if (x->g) {
         nn_cuda_free(x->g, x->dlast);
         nn_cuda_free(x->g, x->dx);
+        nn_cuda_free(x->g, x->labels);
         nn_cuda_model_free(x->cm);
     }
     free(x->out);
@@ -55,9 +60,11 @@ nn_exec *nn_exec_new(nn_model *m, nn_cuda *g, int max_batch, nn_error *e)
         return x;
     }
     size_t in = nn_dims_size(m->input) * (size_t)max_batch;
+    size_t k = m->nlayers ? nn_dims_size(m->layers[m->nlayers - 1].out) : 1;
     if (!(x->cm = nn_cuda_model_new(g, m, max_batch, e)) ||
         !(x->dlast = nn_cuda_alloc(g, largest(m, max_batch), e)) ||
-        !(x->dx = nn_cuda_alloc(g, in, e)))
+        !(x->dx = nn_cuda_alloc(g, in, e)) ||
+        !(x->labels = nn_cuda_alloc(g, k * (size_t)max_batch, e)))
         goto fail;
     return x;
 fail:
@@ -65,13 +72,10 @@ fail:
     return NULL;
 }
 
-const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
-                                const nn_pass *p, nn_error *e)
+/* The host copy of n samples of device buffer dev (layer layer's output). */
+static const float *download(nn_exec *x, const float *dev, int layer, int n, nn_error *e)
 {
-    if (!x->g)
-        return nn_model_forward_to(x->m, in, n, last, p);
-    size_t nin = nn_dims_size(x->m->input) * (size_t)n;
-    size_t nout = nn_dims_size(x->m->layers[last].out) * (size_t)n;
+    size_t nout = nn_dims_size(x->m->layers[layer].out) * (size_t)n;
     if (nout > x->out_floats) {
         float *o = realloc(x->out, nout * sizeof *o);
         if (!o) {
@@ -80,13 +84,65 @@ const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
         }
         x->out = o, x->out_floats = nout;
     }
+    return nn_cuda_download(x->g, x->out, dev, nout, e) < 0 ? NULL : x->out;
+}
+
+const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
+                                const nn_pass *p, nn_error *e)
+{
+    if (!x->g)
+        return nn_model_forward_to(x->m, in, n, last, p);
+    size_t nin = nn_dims_size(x->m->input) * (size_t)n;
     float *gin = nn_cuda_model_input(x->cm);
     const float *a;
     if (nn_cuda_upload(x->g, gin, in, nin, e) < 0 ||
-        !(a = nn_cuda_model_forward_to(x->cm, gin, n, last, p, e)) ||
-        nn_cuda_download(x->g, x->out, a, nout, e) < 0)
+        !(a = nn_cuda_model_forward_to(x->cm, gin, n, last, p, e)))
         return NULL;
-    return x->out;
+    return download(x, a, last, n, e);
+}
+
+const float *nn_exec_output(nn_exec *x, int layer, int n, nn_error *e)
+{
+    if (!x->g)
+        return x->m->act[layer];
+    return download(x, nn_cuda_model_output(x->cm, layer), layer, n, e);
+}
+
+int nn_exec_zero_grads(nn_exec *x, nn_error *e)
+{
+    if (!x->g) {
+        nn_model_zero_grads(x->m);
+        return 0;
+    }
+    return nn_cuda_model_zero_grads(x->cm, e);
+}
+
+int nn_exec_loss_backward(nn_exec *x, const void *labels, int n, const nn_pass *p, float *loss,
+                          nn_error *e)
+{
+    if (!x->g) {
+        *loss = nn_model_loss_backward(x->m, labels, n, NULL, p, NULL);
+        return 0;
+    }
+    size_t k = nn_dims_size(x->m->layers[x->m->nlayers - 1].out);
+    size_t nl = x->m->loss == NN_LOSS_XENT ? (size_t)n : (size_t)n * k; /* 4-byte values */
+    if (nn_cuda_upload(x->g, x->labels, labels, nl, e) < 0)
+        return -1;
+    return nn_cuda_model_loss_backward(x->cm, x->labels, n, NULL, p, loss, e);
+}
+
+int nn_exec_step(nn_exec *x, nn_optim *o, float lr, nn_error *e)
+{
+    if (!x->g) {
+        nn_optim_step(o, x->m, lr);
+        return 0;
+    }
+    return nn_cuda_model_step(x->cm, o, lr, e);
+}
+
+int nn_exec_sync(nn_exec *x, nn_optim *o, nn_error *e)
+{
+    return x->g ? nn_cuda_model_download(x->cm, o, e) : 0;
 }
 
 int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, int n,

@@ -917,6 +917,10 @@ typedef struct nn_train_cfg {
     nn_schedule schedule;   /* applied to the optimizer's lr */
     long probe_every;       /* > 0: probe a test batch every K steps */
     const char *checkpoint; /* written at each epoch end and when stopped */
+    struct nn_cuda *gpu;    /* not NULL: train on this GPU; the model's host
+                               values are brought up to date at epoch ends,
+                               when stopped, and ... */
+    long sync_every;        /* ... before on_step every K steps (> 0) */
     /* Hooks (each may be NULL). A hook returning -1 (message in e) ends
      * training with that error; stop() returning nonzero ends it after the
      * current step, with a checkpoint. */
@@ -950,6 +954,7 @@ struct nn_trainer {
     float *probe_x;
     int *probe_y;
     int diverged;               /* the run ended on a non-finite loss or weights */
+    struct nn_exec *ex;         /* the model on the CPU or on cfg.gpu */
 };
 
 /* epochs 10, batch 64, seed 1, schedule constant, the rest 0. */
@@ -1374,6 +1379,7 @@ typedef struct nn_cuda_model nn_cuda_model;
 nn_cuda_model *nn_cuda_model_new(nn_cuda *g, nn_model *m, int max_batch, nn_error *e);
 void nn_cuda_model_free(nn_cuda_model *cm);
 float *nn_cuda_model_input(nn_cuda_model *cm); /* [max_batch, input] for uploads */
+float *nn_cuda_model_output(nn_cuda_model *cm, int layer); /* its activations */
 const float *nn_cuda_model_forward_to(nn_cuda_model *cm, const float *x, int n, int last,
                                       const nn_pass *p, nn_error *e);
 int nn_cuda_model_backward_from(nn_cuda_model *cm, int from, const float *dlast, float *dx,
@@ -1396,6 +1402,17 @@ const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
                                 const nn_pass *p, nn_error *e);
 int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, int n,
                           const nn_pass *p, nn_error *e);
+/* Layer layer's output of the last forward of n samples, on the host. */
+const float *nn_exec_output(nn_exec *x, int layer, int n, nn_error *e);
+/* Training (nn_model's and nn_optim_step's rules): labels are int [n]
+ * for xent, float targets [n, k] otherwise, on the host. */
+int nn_exec_zero_grads(nn_exec *x, nn_error *e);
+int nn_exec_loss_backward(nn_exec *x, const void *labels, int n, const nn_pass *p, float *loss,
+                          nn_error *e);
+int nn_exec_step(nn_exec *x, nn_optim *o, float lr, nn_error *e);
+/* Makes the host model's values and gradients (and o's state, o may be
+ * NULL) those of the device: a GPU's are copied back; nothing on the CPU. */
+int nn_exec_sync(nn_exec *x, nn_optim *o, nn_error *e);
 
 /* The programs' command lines (lib/cli.c). nn_usage_error prints "PROG:
  * MESSAGE (see PROG --help)" and returns 2, the exit status of a usage

@@ -402,7 +402,7 @@ nn_trainer *nn_trainer_new(nn_model *m, nn_optim *o, const nn_dataset *d,
     t->train.augment = c->augment;
     t->val = data_for(m, &d->train, t->val_rows, nv, c->batch, c->seed);
     t->test = data_for(m, &d->test, NULL, d->test.n, c->batch, c->seed);
-    if (nn_model_reserve(m, c->batch, e) < 0)
+    if (!(t->ex = nn_exec_new(m, c->gpu, c->batch, e)))
         goto fail;
     size_t img = nn_dims_size(m->input);
     if (m->loss != NN_LOSS_XENT &&
@@ -439,14 +439,15 @@ void nn_trainer_free(nn_trainer *t)
     free(t->targets);
     free(t->probe_x);
     free(t->probe_y);
+    nn_exec_free(t->ex);
     free(t);
 }
 
 /* ---- steps and evaluation ----------------------------------------------- */
 
-static int count_correct(const nn_model *m, const int *y, int n)
+/* Hits of the model's output out [n, k] on labels y. */
+static int count_correct(const nn_model *m, const float *out, const int *y, int n)
 {
-    const float *out = m->act[m->nlayers - 1];
     int k = (int)nn_dims_size(m->layers[m->nlayers - 1].out), hits = 0;
     for (int i = 0; i < n; i++)
         hits += nn_argmax(out + (size_t)i * k, k) == y[i];
@@ -460,29 +461,33 @@ static void one_hot(float *t, const int *y, int n, int k)
         t[(size_t)i * k + y[i]] = 1;
 }
 
-/* The loss of the last forward without a gradient (as
- * nn_model_loss_backward takes it: softmax fused into xent). */
-static float forward_loss(const nn_model *m, const int *y, float *targets, int n)
+/* *loss of the last forward (out: its output, x its input) without a
+ * gradient, as nn_model_loss_backward takes it: softmax fused into xent.
+ * -1 when a layer's output could not be had from the GPU. */
+static int forward_loss(nn_exec *ex, const nn_model *m, const float *out, const float *x,
+                        const int *y, float *targets, int n, float *loss, nn_error *e)
 {
     int last = m->nlayers - 1, k = (int)nn_dims_size(m->layers[last].out);
-    const float *out = m->act[last];
     if (m->loss == NN_LOSS_XENT) {
-        if (strcmp(m->layers[last].type->keyword, "softmax") == 0)
-            out = last ? m->act[last - 1] : m->x;
-        return nn_loss_softmax_xent(out, y, n, k, NULL);
+        if (strcmp(m->layers[last].type->keyword, "softmax") == 0 &&
+            !(out = last ? nn_exec_output(ex, last - 1, n, e) : x))
+            return -1;
+        *loss = nn_loss_softmax_xent(out, y, n, k, NULL);
+        return 0;
     }
     one_hot(targets, y, n, k);
-    return m->loss == NN_LOSS_MSE ? nn_loss_mse(out, targets, n, k, NULL)
-                                  : nn_loss_sigmoid_bce(out, targets, n, k, NULL);
+    *loss = m->loss == NN_LOSS_MSE ? nn_loss_mse(out, targets, n, k, NULL)
+                                   : nn_loss_sigmoid_bce(out, targets, n, k, NULL);
+    return 0;
 }
 
-int nn_evaluate(nn_model *m, const nn_data *d, float *loss, float *acc, nn_error *e)
+/* nn_evaluate through ex (the model on the CPU or a GPU). */
+static int evaluate(nn_exec *ex, nn_model *m, const nn_data *d, float *loss, float *acc,
+                    nn_error *e)
 {
     *loss = *acc = NAN;
     if (d->n == 0)
         return 0;
-    if (d->batch > m->max_batch && nn_model_reserve(m, d->batch, e) < 0)
-        return -1;
     int k = (int)nn_dims_size(m->layers[m->nlayers - 1].out);
     float *targets = NULL;
     if (m->loss != NN_LOSS_XENT && !(targets = malloc((size_t)d->batch * k * sizeof *targets)))
@@ -496,30 +501,56 @@ int nn_evaluate(nn_model *m, const nn_data *d, float *loss, float *acc, nn_error
     double sum = 0;
     long hits = 0, seen = 0;
     const nn_batch *b;
-    while ((b = nn_loader_next(l))) {
-        nn_model_forward(m, b->x, b->n, &p);
-        sum += (double)forward_loss(m, b->y, targets, b->n) * b->n;
-        hits += count_correct(m, b->y, b->n);
+    int rc = 0;
+    while (rc == 0 && (b = nn_loader_next(l))) {
+        const float *out = nn_exec_forward_to(ex, b->x, b->n, m->nlayers - 1, &p, e);
+        if (!out) {
+            rc = -1;
+            break;
+        }
+        hits += count_correct(m, out, b->y, b->n); /* before forward_loss may reuse out */
+        float bl;
+        if ((rc = forward_loss(ex, m, out, b->x, b->y, targets, b->n, &bl, e)) < 0)
+            break;
+        sum += (double)bl * b->n;
         seen += b->n;
     }
     nn_loader_stop(l);
     free(targets);
+    if (rc < 0)
+        return -1;
     *loss = (float)(sum / seen);
     *acc = (float)hits / (float)seen;
     return 0;
 }
 
+int nn_evaluate(nn_model *m, const nn_data *d, float *loss, float *acc, nn_error *e)
+{
+    *loss = *acc = NAN;
+    if (d->n == 0)
+        return 0;
+    int batch = d->batch > m->max_batch ? d->batch : m->max_batch;
+    nn_exec *ex = nn_exec_new(m, NULL, batch, e);
+    if (!ex)
+        return -1;
+    int rc = evaluate(ex, m, d, loss, acc, e);
+    nn_exec_free(ex);
+    return rc;
+}
+
 /* One test batch in eval mode (the batches in turn), for the step probe. */
-static void probe(nn_trainer *t, nn_step_stats *s)
+static int probe(nn_trainer *t, nn_step_stats *s, nn_error *e)
 {
     long nb = nn_data_batches(&t->test);
     nn_batch b = {.x = t->probe_x, .y = t->probe_y};
     nn_data_fill(&t->test, NULL, 0, t->probe_batch, &b);
     t->probe_batch = (t->probe_batch + 1) % nb;
     nn_pass p = {.train = 0};
-    nn_model_forward(t->m, b.x, b.n, &p);
-    s->probe_loss = forward_loss(t->m, b.y, t->targets, b.n);
-    s->probe_acc = (float)count_correct(t->m, b.y, b.n) / (float)b.n;
+    const float *out = nn_exec_forward_to(t->ex, b.x, b.n, t->m->nlayers - 1, &p, e);
+    if (!out)
+        return -1;
+    s->probe_acc = (float)count_correct(t->m, out, b.y, b.n) / (float)b.n;
+    return forward_loss(t->ex, t->m, out, b.x, b.y, t->targets, b.n, &s->probe_loss, e);
 }
 
 static int all_finite(const nn_model *m)
@@ -581,22 +612,32 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
             lr = nn_schedule_lr(&c->schedule, t->o->lr, t->epoch, c->epochs, t->step);
             nn_pass p = {.train = 1, .seed = c->seed, .step = (uint64_t)t->step,
                          .param_grads = 1};
-            nn_model_forward(m, b->x, b->n, &p);
-            nn_model_zero_grads(m);
+            const float *out = nn_exec_forward_to(t->ex, b->x, b->n, m->nlayers - 1, &p, e);
+            if (!out || nn_exec_zero_grads(t->ex, e) < 0) {
+                rc = -1;
+                break;
+            }
+            int hits = count_correct(m, out, b->y, b->n);
             const void *labels = b->y;
             if (t->targets) {
                 one_hot(t->targets, b->y, b->n, t->d->classes);
                 labels = t->targets;
             }
-            float loss = nn_model_loss_backward(m, labels, b->n, NULL, &p, NULL);
+            float loss;
+            if (nn_exec_loss_backward(t->ex, labels, b->n, &p, &loss, e) < 0) {
+                rc = -1;
+                break;
+            }
             if (!isfinite(loss)) {
                 char what[64];
                 snprintf(what, sizeof what, "the loss is %s", isnan(loss) ? "NaN" : "infinite");
                 rc = diverged(t, what, saved, e);
                 break;
             }
-            int hits = count_correct(m, b->y, b->n);
-            nn_optim_step(t->o, m, lr);
+            if (nn_exec_step(t->ex, t->o, lr, e) < 0) {
+                rc = -1;
+                break;
+            }
             t->step++, t->batch++;
             t->part_loss += (double)loss * b->n;
             t->part_correct += hits, t->part_seen += b->n;
@@ -605,16 +646,19 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
                                .lr = lr, .probe_loss = NAN, .probe_acc = NAN,
                                .elapsed = t->part_seconds + nn_now() - t0,
                                .images = t->part_seen};
-            if (t->probe_x && t->step % c->probe_every == 0)
-                probe(t, &s);
-            if (c->on_step && c->on_step(c->ctx, t, &s, e) < 0) {
+            if ((t->probe_x && t->step % c->probe_every == 0 && probe(t, &s, e) < 0) ||
+                (c->sync_every > 0 && t->step % c->sync_every == 0 &&
+                 nn_exec_sync(t->ex, t->o, e) < 0) ||
+                (c->on_step && c->on_step(c->ctx, t, &s, e) < 0)) {
                 rc = -1;
                 break;
             }
             if (c->stop && c->stop(c->ctx)) {
                 t->part_seconds += nn_now() - t0;
                 t->part_wait += nn_loader_wait(l) - w0;
-                if (!all_finite(m))
+                if (nn_exec_sync(t->ex, t->o, e) < 0)
+                    rc = -1;
+                else if (!all_finite(m))
                     rc = diverged(t, "the weights are no longer finite", saved, e);
                 else
                     rc = checkpoint(t, e) < 0 ? -1 : 1;
@@ -626,6 +670,10 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
         /* the epoch's end: evaluate, record, checkpoint */
         double train_s = t->part_seconds + nn_now() - t0;
         double wait_s = t->part_wait + nn_loader_wait(l) - w0;
+        if (nn_exec_sync(t->ex, t->o, e) < 0) {
+            rc = -1;
+            break;
+        }
         if (!all_finite(m)) {
             t->batch--; /* name the last step */
             t->step--;
@@ -642,8 +690,8 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
             s.lr = nn_schedule_lr(&c->schedule, t->o->lr, t->epoch, c->epochs, t->step - 1);
         s.images_per_s = train_s > 0 ? t->part_seen / train_s : 0;
         s.data_wait = train_s > 0 ? wait_s / train_s : 0;
-        if (nn_evaluate(m, &t->val, &s.val_loss, &s.val_acc, e) < 0 ||
-            (c->eval_test && nn_evaluate(m, &t->test, &s.test_loss, &s.test_acc, e) < 0)) {
+        if (evaluate(t->ex, m, &t->val, &s.val_loss, &s.val_acc, e) < 0 ||
+            (c->eval_test && evaluate(t->ex, m, &t->test, &s.test_loss, &s.test_acc, e) < 0)) {
             rc = -1;
             break;
         }

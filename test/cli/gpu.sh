@@ -1,0 +1,40 @@
+# gpu.sh - the programs on the GPU against the CPU (make check-gpu; in
+# make check it skips where there is no GPU): one epoch of Fashion-MNIST
+# with the same seed reaches the same test accuracy within a point, and
+# nn-vis's filters reach the same mean activations within 5%.
+. test/cli/lib.sh
+bin=${NN_BIN:-bin}
+why=$("${NN_BUILD:-build}/bench" --device cuda 2>&1 >/dev/null)
+if [ -n "$why" ]; then
+    if [ "${NN_REQUIRE_GPU:-0}" = 1 ]; then fail "the GPU" "$why"; exit 1; fi
+    skip "the programs on the GPU" "$why"
+    exit 0
+fi
+src=/usr/share/datasets/fashion-mnist
+if [ ! -e "$src/train-images-idx3-ubyte.gz" ]; then
+    skip "Fashion-MNIST on the GPU" "$src is missing (apt-get install dataset-fashion-mnist)"
+    exit 0
+fi
+"$bin/nn-fetch-data" -q fashion-mnist -o "$tmp/fm.h5" || { fail "nn-fetch-data" "fashion-mnist"; exit 1; }
+RECIPE="-a data/arch/fmnist.nn -d $tmp/fm.h5 --optim adam --lr 0.001 -b 64 -e 1 --train-limit 10000 --seed 1 --test -q"
+for dev in cpu cuda; do
+    if ! "$bin/nn-train" $RECIPE --device $dev -o "$tmp/$dev.h5" --log "$tmp/$dev.tsv" 2>"$tmp/err"; then
+        fail "nn-train --device $dev" "$(tail -n 2 "$tmp/err")"
+        exit 1
+    fi
+done
+# the log's columns by name: test_acc and images_per_s of epoch 1
+col() { awk -F'\t' -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i } NR == 2 { print $k }' "$1"; }
+a_cpu=$(col "$tmp/cpu.tsv" test_acc) a_gpu=$(col "$tmp/cuda.tsv" test_acc)
+echo "# test accuracy: CPU $a_cpu, GPU $a_gpu; images/s: CPU $(col "$tmp/cpu.tsv" images_per_s), GPU $(col "$tmp/cuda.tsv" images_per_s)"
+check "one epoch of Fashion-MNIST: the GPU's test accuracy within a point of the CPU's" \
+    awk -v a="$a_cpu" -v b="$a_gpu" 'BEGIN { d = a - b; exit !(a > 0.5 && (d < 0 ? -d : d) <= 0.01) }'
+for dev in cpu cuda; do
+    "$bin/nn-vis" -m "$tmp/cpu.h5" -l 6 -f 0,5 -o "$tmp/v-$dev.png" --size 28 --upscaling-steps 3 \
+        --device $dev >"$tmp/v-$dev.tsv" 2>"$tmp/err" || { fail "nn-vis --device $dev" "$(cat "$tmp/err")"; exit 1; }
+done
+check "nn-vis: the GPU's final activations within 5% of the CPU's" \
+    awk -F'\t' 'FNR == 1 { next } NR == FNR { f[$1] = $3; next }
+                { d = $3 - f[$1]; if ((d < 0 ? -d : d) > 0.05 * (f[$1] < 0 ? -f[$1] : f[$1])) bad = 1 }
+                END { exit bad }' "$tmp/v-cpu.tsv" "$tmp/v-cuda.tsv"
+exit $failed
