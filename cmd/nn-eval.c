@@ -24,7 +24,7 @@ static const char *usage_text =
     "                         metrics (rows: true class, columns: predicted)\n"
     "      --confusion-png F  draw it as a heat map PNG with the class names\n"
     "  -t, --threads N        threads (0: all cores, the default)\n"
-    "      --device D         cpu, auto (the CPU) or cuda\n"
+    "      --device D         cpu, cuda or auto (cpu)\n"
     "  -q, --quiet            print errors only\n"
     "  -v, --verbose          also the layer table, batch size and speed\n"
     "  -h, --help             this help;  -V, --version  the version\n"
@@ -32,6 +32,8 @@ static const char *usage_text =
 
 typedef struct opts {
     const char *model, *data, *split, *meters, *confusion_png, *device;
+    nn_device dev;
+    nn_cuda *gpu; /* dev cuda: the GPU, once opened */
     int topk, confusion, threads, quiet, verbose;
 } opts;
 
@@ -55,12 +57,12 @@ static void list_meters(void)
         printf("%-10s %s\n", t[i]->name, t[i]->help);
 }
 
-/* --device: 0, or the exit status of an error that says why not. */
-static int check_device(const opts *o)
+/* --device into o->dev: 0, or the exit status of an error that says why
+ * not. */
+static int check_device(opts *o)
 {
-    nn_device dev;
     nn_error e;
-    int rc = nn_device_choose(o->device, 0, &dev, &e);
+    int rc = nn_device_choose(o->device, 1, &o->dev, &e);
     if (rc == -2)
         return usage_error("%s", e.msg);
     if (rc < 0)
@@ -164,7 +166,7 @@ static int eval_data(nn_model *m, const opts *o)
         goto out;
     }
     double t0 = nn_now();
-    if (nn_eval_split(m, s, o->split, ms, &e) < 0) {
+    if (nn_eval_split(m, o->gpu, s, o->split, ms, &e) < 0) {
         fprintf(stderr, "nn-eval: %s: %s\n", o->data, e.msg);
         goto out;
     }
@@ -248,7 +250,7 @@ static int eval_images(nn_model *m, const opts *o, char **args, int nargs)
     if (n == 0) {
         fprintf(stderr, "nn-eval: no image file names on stdin; give one a line\n");
         rc = 1;
-    } else if (nn_eval_images(m, (const char *const *)paths, n, o->topk > 0 ? o->topk : 1,
+    } else if (nn_eval_images(m, o->gpu, (const char *const *)paths, n, o->topk > 0 ? o->topk : 1,
                               stdout, stderr, "nn-eval", &failed, &e) < 0) {
         if (!ferror(stdout)) /* else the exit check says why stdout failed */
             fprintf(stderr, "nn-eval: %s: %s\n", o->model, e.msg);
@@ -277,7 +279,7 @@ int main(int argc, char **argv)
         {"help", no_argument, 0, 'h'},           {"version", no_argument, 0, 'V'},
         {0, 0, 0, 0},
     };
-    opts o = {.split = "test", .device = "auto"};
+    opts o = {.split = "test", .device = "cpu"};
     int c;
     nn_check_stdout_at_exit("nn-eval");
     opterr = 0;
@@ -354,12 +356,18 @@ int main(int argc, char **argv)
         nn_model_free(m);
         return 1;
     }
+    if (o.dev == NN_DEVICE_CUDA && !(o.gpu = nn_cuda_open(0, &e))) {
+        fprintf(stderr, "nn-eval: %s\n", e.msg);
+        nn_model_free(m);
+        return 1;
+    }
     if (o.verbose) {
         nn_model_summary(m, stderr);
-        fprintf(stderr, "nn-eval: %d threads, batches of up to %d\n", nn_threads(),
+        fprintf(stderr, "nn-eval: %s, batches of up to %d\n", o.gpu ? "the GPU" : "the CPU",
                 nn_eval_batch_size(m));
     }
     rc = o.data ? eval_data(m, &o) : eval_images(m, &o, argv + optind, argc - optind);
     nn_model_free(m);
+    nn_cuda_close(o.gpu);
     return rc;
 }

@@ -75,19 +75,22 @@ void nn_eval_meter_cfg(const nn_model *m, nn_meter_cfg *c)
     c->topk = 5;
 }
 
-/* What softmax cross-entropy is taken on after the last forward (xent
- * models), as nn_model_loss_backward takes it; NULL for mse and bce. */
-static const float *xent_logits(const nn_model *m)
+/* What softmax cross-entropy is taken on after the last forward of x
+ * (out: its output) for xent models, as nn_model_loss_backward takes it;
+ * NULL for mse and bce, and (e set) when the GPU could not give it. */
+static const float *xent_logits(nn_exec *ex, const nn_model *m, const float *x,
+                                const float *out, int n, nn_error *e)
 {
     int last = m->nlayers - 1;
     if (m->loss != NN_LOSS_XENT)
         return NULL;
     if (ends_in_softmax(m))
-        return last ? m->act[last - 1] : m->x;
-    return m->act[last];
+        return last ? nn_exec_output(ex, last - 1, n, e) : x;
+    return out;
 }
 
-int nn_eval_split(nn_model *m, const nn_split *s, const char *name, nn_meters *ms,
+int nn_eval_split(nn_model *m, struct nn_cuda *gpu, const nn_split *s, const char *name,
+                  nn_meters *ms,
                   nn_error *e)
 {
     int k = out_size(m);
@@ -99,30 +102,43 @@ int nn_eval_split(nn_model *m, const nn_split *s, const char *name, nn_meters *m
                            "classes (0 to %d)", name, i, (int)s->labels[i], k, k - 1);
     long bs = nn_eval_batch_size(m);
     bs = bs < s->n ? bs : s->n;
-    if (nn_model_reserve(m, (int)bs, e) < 0)
+    nn_exec *ex = nn_exec_new(m, gpu, (int)bs, e);
+    if (!ex)
         return -1;
     size_t per = nn_dims_size(m->input);
     float *x = malloc((size_t)bs * per * sizeof *x);
     float *prob = malloc((size_t)bs * k * sizeof *prob);
-    int *y = malloc((size_t)bs * sizeof *y);
-    if (!x || !prob || !y) {
-        free(x), free(prob), free(y);
-        return nn_fail(e, "out of memory for a batch of %ld", bs);
+    float *out = malloc((size_t)bs * k * sizeof *out); /* the output, kept apart from the logits */
+    int *y = malloc((size_t)bs * sizeof *y), rc = 0;
+    if (!x || !prob || !out || !y) {
+        rc = nn_fail(e, "out of memory for a batch of %ld", bs);
+        goto done;
     }
     nn_pass p = {.train = 0};
     for (long start = 0; start < s->n; start += bs) {
         int n = (int)(s->n - start < bs ? s->n - start : bs);
         nn_input_from_u8(m, s->images + (size_t)start * per, n, x);
-        const float *out = nn_model_forward(m, x, n, &p);
+        const float *o = nn_exec_forward_to(ex, x, n, m->nlayers - 1, &p, e), *logits = NULL;
+        if (!o) {
+            rc = -1;
+            break;
+        }
+        memcpy(out, o, (size_t)n * k * sizeof *out);
+        if (m->loss == NN_LOSS_XENT && !(logits = xent_logits(ex, m, x, out, n, e))) {
+            rc = -1;
+            break;
+        }
         nn_eval_probs(m, out, n, prob);
         for (int i = 0; i < n; i++)
             y[i] = s->labels[start + i];
-        nn_meter_batch b = {.n = n, .k = k, .out = out, .prob = prob,
-                            .logits = xent_logits(m), .labels = y};
+        nn_meter_batch b = {.n = n, .k = k, .out = out, .prob = prob, .logits = logits,
+                            .labels = y};
         nn_meters_add(ms, &b);
     }
-    free(x), free(prob), free(y);
-    return 0;
+done:
+    free(x), free(prob), free(out), free(y);
+    nn_exec_free(ex);
+    return rc;
 }
 
 /* The indices of the K largest of p[0..k) in order, equal values by
@@ -159,8 +175,9 @@ static void read_batch(const nn_model *m, const char *const *paths, int n, float
     }
 }
 
-int nn_eval_images(nn_model *m, const char *const *paths, long n, int topk, FILE *tsv,
-                   FILE *log, const char *prefix, long *failed, nn_error *e)
+int nn_eval_images(nn_model *m, struct nn_cuda *gpu, const char *const *paths, long n,
+                   int topk, FILE *tsv, FILE *log, const char *prefix, long *failed,
+                   nn_error *e)
 {
     int k = out_size(m), K = topk < k ? topk : k;
     *failed = 0;
@@ -171,7 +188,8 @@ int nn_eval_images(nn_model *m, const char *const *paths, long n, int topk, FILE
         return nn_fail(e, "top-k: K is %d; it must be at least 1", topk);
     long bs = nn_eval_batch_size(m);
     bs = bs < n ? bs : n > 0 ? n : 1;
-    if (nn_model_reserve(m, (int)bs, e) < 0)
+    nn_exec *ex = nn_exec_new(m, gpu, (int)bs, e);
+    if (!ex)
         return -1;
     size_t per = nn_dims_size(m->input);
     float *x = malloc((size_t)bs * per * sizeof *x);
@@ -181,6 +199,7 @@ int nn_eval_images(nn_model *m, const char *const *paths, long n, int topk, FILE
     int *top = malloc((size_t)K * sizeof *top);
     if (!x || !prob || !ok || !errs || !top) {
         free(x), free(prob), free(ok), free(errs), free(top);
+        nn_exec_free(ex);
         return nn_fail(e, "out of memory for a batch of %ld", bs);
     }
     const char *const *names =
@@ -190,7 +209,13 @@ int nn_eval_images(nn_model *m, const char *const *paths, long n, int topk, FILE
     for (long start = 0; start < n; start += bs) {
         int nb = (int)(n - start < bs ? n - start : bs);
         read_batch(m, paths + start, nb, x, ok, errs);
-        nn_eval_probs(m, nn_model_forward(m, x, nb, &p), nb, prob);
+        const float *out = nn_exec_forward_to(ex, x, nb, m->nlayers - 1, &p, e);
+        if (!out) {
+            free(x), free(prob), free(ok), free(errs), free(top);
+            nn_exec_free(ex);
+            return -1;
+        }
+        nn_eval_probs(m, out, nb, prob);
         for (int i = 0; i < nb; i++) {
             if (!ok[i]) {
                 if (log)
@@ -211,6 +236,7 @@ int nn_eval_images(nn_model *m, const char *const *paths, long n, int topk, FILE
         }
     }
     free(x), free(prob), free(ok), free(errs), free(top);
+    nn_exec_free(ex);
     if (fflush(tsv) != 0 || ferror(tsv))
         return nn_fail(e, "cannot write the predictions");
     return 0;

@@ -1120,9 +1120,10 @@ void nn_eval_probs(const nn_model *m, const float *out, int n, float *prob);
 void nn_eval_meter_cfg(const nn_model *m, nn_meter_cfg *c);
 /* Runs m in eval mode (dropout off, batch-norm running statistics) over
  * every row of split s, whose images have the model's input size, in
- * batches on all threads, and feeds each batch to ms. name ("test") is
- * used in errors: an empty split, a label outside 0..k-1. */
-int nn_eval_split(nn_model *m, const nn_split *s, const char *name,
+ * batches on all threads (or on the GPU gpu, when not NULL), and feeds
+ * each batch to ms. name ("test") is used in errors: an empty split, a
+ * label outside 0..k-1. */
+int nn_eval_split(nn_model *m, struct nn_cuda *gpu, const nn_split *s, const char *name,
                   nn_meters *ms, nn_error *e);
 /* Predictions for image files (PNG or JPEG of any size, made into the
  * model's input by nn_input_from_image): the header
@@ -1131,8 +1132,8 @@ int nn_eval_split(nn_model *m, const nn_split *s, const char *name,
  * log (when not NULL) as one line "prefix: MESSAGE; skipped it: ..." and
  * left out; *failed gets their count. -1: the model cannot take images,
  * out of memory, a failed write. */
-int nn_eval_images(nn_model *m, const char *const *paths, long n, int topk,
-                   FILE *tsv, FILE *log, const char *prefix, long *failed,
+int nn_eval_images(nn_model *m, struct nn_cuda *gpu, const char *const *paths, long n,
+                   int topk, FILE *tsv, FILE *log, const char *prefix, long *failed,
                    nn_error *e);
 
 /* ---- features and visualization (lib/featmap.c, lib/vis.c) ------------ */

@@ -371,7 +371,7 @@ static void test_split_matches_training(void)
         nn_eval_meter_cfg(m, &c);
         nn_meters *ms = nn_meters_new("loss,accuracy", &c, &e);
         CHECK(ms != NULL);
-        CHECK_MSG(ms && nn_eval_split(m, &s, "test", ms, &e) == 0, "%s", e.msg);
+        CHECK_MSG(ms && nn_eval_split(m, NULL, &s, "test", ms, &e) == 0, "%s", e.msg);
         char *t = ms ? report_text(ms) : NULL;
         double macc = t ? row_value(t, "accuracy", "-") : NAN;
         double mloss = t ? row_value(t, "loss", "-") : NAN;
@@ -410,7 +410,7 @@ static void test_split_matches_training(void)
             nn_meter_cfg c;
             nn_eval_meter_cfg(m, &c);
             nn_meters *ms = nn_meters_new("accuracy", &c, &e);
-            char *text = ms && nn_eval_split(m, &d.test, "test", ms, &e) == 0 ? report_text(ms) : NULL;
+            char *text = ms && nn_eval_split(m, NULL, &d.test, "test", ms, &e) == 0 ? report_text(ms) : NULL;
             float acc = text ? (float)row_value(text, "accuracy", "-") : NAN;
             CHECK_MSG(acc == t->history[0].test_acc, "accuracy %.9g, the trainer's %.9g", acc,
                       t->history[0].test_acc);
@@ -433,10 +433,10 @@ static void test_split_matches_training(void)
         nn_eval_meter_cfg(m, &c);
         nn_meters *ms = nn_meters_new("accuracy", &c, &e);
         nn_split s = {0};
-        CHECK(nn_eval_split(m, &s, "test", ms, &e) < 0 && strstr(e.msg, "no images"));
+        CHECK(nn_eval_split(m, NULL, &s, "test", ms, &e) < 0 && strstr(e.msg, "no images"));
         random_split(&s, 10, 64, 3, 1);
         s.labels[4] = 3;
-        CHECK(nn_eval_split(m, &s, "test", ms, &e) < 0 && strstr(e.msg, "label 3"));
+        CHECK(nn_eval_split(m, NULL, &s, "test", ms, &e) < 0 && strstr(e.msg, "label 3"));
         free(s.images);
         free(s.labels);
         nn_meters_free(ms);
@@ -489,7 +489,7 @@ static void test_images(const char *dir)
     size_t outlen = 0, loglen = 0;
     FILE *fo = open_memstream(&out, &outlen), *fl = open_memstream(&log, &loglen);
     long failed = -1;
-    CHECK_MSG(nn_eval_images(m, list, 4, 2, fo, fl, "test", &failed, &e) == 0, "%s", e.msg);
+    CHECK_MSG(nn_eval_images(m, NULL, list, 4, 2, fo, fl, "test", &failed, &e) == 0, "%s", e.msg);
     fclose(fo);
     fclose(fl);
     CHECK_MSG(failed == 1, "failed %ld", failed);
@@ -614,7 +614,7 @@ static void test_golden(const char *dir)
     FILE *fo = open_memstream(&out, &len);
     long failed = 0;
     int k = m ? (int)nn_dims_size(m->layers[m->nlayers - 1].out) : 0;
-    CHECK_MSG(m && nn_eval_images(m, list, n, k, fo, NULL, NULL, &failed, &e) == 0, "%s", e.msg);
+    CHECK_MSG(m && nn_eval_images(m, NULL, list, n, k, fo, NULL, NULL, &failed, &e) == 0, "%s", e.msg);
     fclose(fo);
     /* every (file, class, probability) of PyTorch's is in the output */
     char line[1024], file[512], cls[64];

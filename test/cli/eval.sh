@@ -133,7 +133,16 @@ err "empty dataset split" 1 "empty.h5.*no images" -m model.h5 -d empty.h5
 err "missing model file" 1 "missing.h5: no such file" -m missing.h5 -d data.h5
 err "unknown meter (lists the valid ones)" 2 "'f1'.*accuracy.*auc" -m model.h5 -d data.h5 --meter accuracy,f1
 err "auc on a three-class model" 2 "two-class" -m model.h5 -d data.h5 --meter auc
-err "--device cuda without a CUDA backend for inference" 1 "no GPU found\|does not run on the GPU yet\|no CUDA backend" -m model.h5 -d data.h5 --device cuda
+# --device cuda: the same report where there is a GPU, else one line saying why not
+"$NN_BIN/nn-eval" -m model.h5 -d data.h5 --meter accuracy >cpu.txt 2>/dev/null
+"$NN_BIN/nn-eval" -m model.h5 -d data.h5 --meter accuracy --device cuda >gpu.txt 2>err; rc=$?
+if [ "$rc" = 0 ] && cmp -s cpu.txt gpu.txt; then
+    pass "--device cuda: the GPU's accuracy equals the CPU's"
+elif [ "$rc" = 1 ] && [ "$(wc -l <err)" -eq 1 ] && grep -q "no GPU found\|no CUDA backend\|is not installed or not found" err; then
+    pass "--device cuda: one line says why it cannot ($(cat err))"
+else
+    fail "--device cuda" "status $rc: $(cat err)"
+fi
 err "an unknown --device is a usage error that lists the devices" 2 "use cpu, cuda or auto" -m model.h5 -d data.h5 --device tpu
 err "unknown option: one line naming it" 2 "^nn-eval: unknown option '--bogus' (see nn-eval --help)$" -m model.h5 -d data.h5 --bogus
 err "neither data nor images" 2 "DATA.h5 or image files" -m model.h5
