@@ -47,6 +47,7 @@ typedef struct opts {
         *split, *montage, *device;
     long seed;
     int classes, maps, top, filter, top_images, batch, threads, quiet, verbose;
+    nn_cuda *gpu; /* --device cuda: the GPU */
 } opts;
 
 #define PROG "nn-featmap"
@@ -135,7 +136,7 @@ static int top_images(const opts *o, nn_model *m, int layer, FILE *tsv, nn_error
         rc = nn_fail(e, "%s: the %s split has no images; search the other split (--split %s) "
                      "or fetch the dataset again", o->data, o->split,
                      strcmp(o->split, "train") == 0 ? "test" : "train");
-    if (rc == 0 && nn_top_images(m, layer, o->filter, s, d->h, d->w, d->c, o->batch,
+    if (rc == 0 && nn_top_images(m, o->gpu, layer, o->filter, s, d->h, d->w, d->c, o->batch,
                                  o->top_images, best, &n, &sub) < 0)
         rc = nn_fail(e, "%s: %s", o->data, sub.msg);
     if (rc == 0)
@@ -160,7 +161,7 @@ static int histograms(const opts *o, nn_model *m, int last, const float *x, int 
     snprintf(title, sizeof title, "activations of %s%s%s, %d input%s",
              o->model ? o->model : o->arch, o->init ? ", init " : "", o->init ? o->init : "",
              n, n == 1 ? "" : "s");
-    return nn_hist_study(m, last, x, n, o->batch, o->hist, title, tsv, e);
+    return nn_hist_study(m, o->gpu, last, x, n, o->batch, o->hist, title, tsv, e);
 }
 
 /* Spikes (-o, --top, --plot) and --grid for the inputs x. */
@@ -177,7 +178,7 @@ static int spikes(const opts *o, nn_model *m, int layer, const float *x, int n, 
     int *top = malloc((size_t)ntop * sizeof *top);
     int rc = means && avg && top && (maps || !want_maps) ? 0 : nn_fail(e, "out of memory");
     if (rc == 0)
-        rc = nn_featmap(m, layer, x, n, o->batch, means, maps, e);
+        rc = nn_featmap(m, o->gpu, layer, x, n, o->batch, means, maps, e);
     if (rc == 0) {
         for (int i = 0; i < n; i++)
             for (int f = 0; f < d.c; f++)
@@ -345,7 +346,7 @@ int main(int argc, char **argv)
     int inputs = nfiles || o.input, image_work = o.out || o.top || o.plot || o.grid;
     nn_device dev;
     nn_error de;
-    int drc = nn_device_choose(o.device, 0, &dev, &de);
+    int drc = nn_device_choose(o.device, 1, &dev, &de);
     if (drc == -2)
         return usage_error("%s", de.msg);
     if (drc < 0)
@@ -360,6 +361,10 @@ int main(int argc, char **argv)
     int n = 0, rc = 1, layer = -1;
     if (!get_model(&o, &full, &e))
         return fail(&e);
+    if (dev == NN_DEVICE_CUDA && !(o.gpu = nn_cuda_open(0, &e))) {
+        nn_model_free(full);
+        return fail(&e);
+    }
     const char *mname = o.model ? o.model : o.arch;
     if (o.layer && (layer = nn_layer_lookup(full, o.layer, NN_NEED_ANY, &e)) < 0) {
         fprintf(stderr, "nn-featmap: %s: %s\n", mname, e.msg);
@@ -399,5 +404,6 @@ done:
     if (m != full)
         nn_model_free(m);
     nn_model_free(full);
+    nn_cuda_close(o.gpu);
     return rc;
 }

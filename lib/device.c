@@ -1,6 +1,6 @@
 /* device.c - which processor a program runs on, from its --device option:
- * cpu, cuda or auto. nn-train, nn-eval and nn-vis run on the GPU; for the
- * others auto means the CPU and cuda is an error that says why. */
+ * cpu, cuda or auto. nn-train, nn-eval, nn-featmap and nn-vis run on the
+ * GPU; a program that cannot (gpu_ready 0) runs auto on the CPU. */
 #include "nn.h"
 
 #include <string.h>
@@ -29,8 +29,7 @@ int nn_device_choose(const char *name, int gpu_ready, nn_device *out, nn_error *
     if (nn_cuda_libraries(e) < 0)
         return nn_fail_within(e, "--device cuda: ");
     if (!gpu_ready)
-        return nn_fail(e, "--device cuda: this program does not run on the GPU yet (nn-train, "
-                       "nn-eval and nn-vis do); use --device cpu");
+        return nn_fail(e, "--device cuda: this program does not run on the GPU; use --device cpu");
     *out = NN_DEVICE_CUDA;
     return 0;
 }

@@ -145,7 +145,7 @@ static nn_pass eval_pass(void)
     return p;
 }
 
-int nn_featmap(nn_model *m, int layer, const float *x, int n, int batch,
+int nn_featmap(nn_model *m, struct nn_cuda *gpu, int layer, const float *x, int n, int batch,
                float *means, float *maps, nn_error *e)
 {
     if (layer < 0 || layer >= m->nlayers)
@@ -154,19 +154,28 @@ int nn_featmap(nn_model *m, int layer, const float *x, int n, int batch,
         batch = 1;
     if (batch > n)
         batch = n;
-    if (n > 0 && nn_model_reserve(m, batch, e) < 0)
+    if (n < 1)
+        return 0;
+    nn_exec *ex = nn_exec_new(m, gpu, batch, e);
+    if (!ex)
         return -1;
     nn_dims d = m->layers[layer].out;
     size_t in = nn_dims_size(m->input), out = nn_dims_size(d);
     nn_pass p = eval_pass();
+    int rc = 0;
     for (int i = 0; i < n; i += batch) {
         int nb = n - i < batch ? n - i : batch;
-        const float *a = nn_model_forward_to(m, x + (size_t)i * in, nb, layer, &p);
+        const float *a = nn_exec_forward_to(ex, x + (size_t)i * in, nb, layer, &p, e);
+        if (!a) {
+            rc = -1;
+            break;
+        }
         nn_channel_means(a, nb, d, means + (size_t)i * d.c);
         if (maps)
             memcpy(maps + (size_t)i * out, a, (size_t)nb * out * sizeof(float));
     }
-    return 0;
+    nn_exec_free(ex);
+    return rc;
 }
 
 /* ---- activation statistics --------------------------------------------- */
@@ -199,7 +208,7 @@ void nn_act_stats_free(nn_act_stats *s, int n)
     }
 }
 
-int nn_activation_stats(nn_model *m, const float *x, int n, int batch,
+int nn_activation_stats(nn_model *m, struct nn_cuda *gpu, const float *x, int n, int batch,
                         const int *layers, int nl, size_t keep,
                         nn_act_stats *out, nn_error *e)
 {
@@ -216,7 +225,8 @@ int nn_activation_stats(nn_model *m, const float *x, int n, int batch,
         return 0;
     if (batch < 1 || batch > n)
         batch = n;
-    if (nn_model_reserve(m, batch, e) < 0)
+    nn_exec *ex = nn_exec_new(m, gpu, batch, e);
+    if (!ex)
         return -1;
     size_t *stride = calloc((size_t)nl, sizeof *stride);
     double *sum = calloc((size_t)nl, sizeof *sum), *sq = calloc((size_t)nl, sizeof *sq);
@@ -233,11 +243,18 @@ int nn_activation_stats(nn_model *m, const float *x, int n, int batch,
     size_t in = nn_dims_size(m->input);
     for (int i = 0; rc == 0 && i < n; i += batch) {
         int nb = n - i < batch ? n - i : batch;
-        nn_model_forward_to(m, x + (size_t)i * in, nb, last, &p);
-        for (int j = 0; j < nl; j++) {
+        if (!nn_exec_forward_to(ex, x + (size_t)i * in, nb, last, &p, e)) {
+            rc = -1;
+            break;
+        }
+        for (int j = 0; rc == 0 && j < nl; j++) {
             size_t per = nn_dims_size(m->layers[layers[j]].out), cnt = (size_t)nb * per;
             size_t base = (size_t)i * per; /* global index of this batch's first value */
-            const float *a = m->act[layers[j]];
+            const float *a = nn_exec_output(ex, layers[j], nb, e);
+            if (!a) {
+                rc = -1;
+                break;
+            }
             double s = 0, q = 0;
             for (size_t k = 0; k < cnt; k++)
                 s += a[k], q += (double)a[k] * a[k];
@@ -260,6 +277,7 @@ int nn_activation_stats(nn_model *m, const float *x, int n, int batch,
     free(stride);
     free(sum);
     free(sq);
+    nn_exec_free(ex);
     return rc;
 }
 
@@ -316,7 +334,7 @@ static int stronger_first(const void *a, const void *b)
     return weaker(y, x) ? -1 : weaker(x, y) ? 1 : 0;
 }
 
-int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
+int nn_top_images(nn_model *m, struct nn_cuda *gpu, int layer, int filter, const nn_split *s,
                   int h, int w, int c, int batch, int k, nn_scored *out,
                   int *nout, nn_error *e)
 {
@@ -337,20 +355,28 @@ int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
         batch = 1;
     if (batch > s->n)
         batch = (int)s->n;
-    if (nn_model_reserve(m, batch, e) < 0)
+    nn_exec *ex = nn_exec_new(m, gpu, batch, e);
+    if (!ex)
         return -1;
     size_t in = nn_dims_size(m->input), per = (size_t)h * w * c;
     nn_dims d = m->layers[layer].out;
     size_t plane = (size_t)d.h * d.w;
     float *x = malloc((size_t)batch * in * sizeof *x);
-    if (!x)
+    if (!x) {
+        nn_exec_free(ex);
         return nn_fail(e, "out of memory for a batch of %d", batch);
+    }
     int nh = 0;
     nn_pass p = eval_pass();
     for (long r = 0; r < s->n; r += batch) {
         int nb = s->n - r < batch ? (int)(s->n - r) : batch;
         nn_input_from_u8(m, s->images + (size_t)r * per, nb, x);
-        const float *a = nn_model_forward_to(m, x, nb, layer, &p);
+        const float *a = nn_exec_forward_to(ex, x, nb, layer, &p, e);
+        if (!a) {
+            free(x);
+            nn_exec_free(ex);
+            return -1;
+        }
         for (int i = 0; i < nb; i++) {
             const float *q = a + ((size_t)i * d.c + (size_t)filter) * plane;
             double sum = 0;
@@ -361,12 +387,13 @@ int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
         }
     }
     free(x);
+    nn_exec_free(ex);
     qsort(out, (size_t)nh, sizeof *out, stronger_first);
     *nout = nh;
     return 0;
 }
 
-int nn_hist_study(nn_model *m, int last, const float *x, int n, int batch, const char *png,
+int nn_hist_study(nn_model *m, struct nn_cuda *gpu, int last, const float *x, int n, int batch, const char *png,
                   const char *title, FILE *tsv, nn_error *e)
 {
     int *layers = malloc((size_t)m->nlayers * sizeof *layers);
@@ -379,7 +406,7 @@ int nn_hist_study(nn_model *m, int last, const float *x, int n, int batch, const
     char **names = calloc((size_t)nl, sizeof *names);
     int rc = s && v && cnt && names ? 0 : nn_fail(e, "out of memory");
     if (rc == 0)
-        rc = nn_activation_stats(m, x, n, batch, layers, nl, 1 << 20, s, e);
+        rc = nn_activation_stats(m, gpu, x, n, batch, layers, nl, 1 << 20, s, e);
     if (rc == 0) {
         fprintf(tsv, "layer\tname\ttype\tmean\tstd\n");
         for (int j = 0; j < nl; j++) {

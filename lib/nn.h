@@ -1176,7 +1176,7 @@ void nn_top_k(const float *v, int n, int k, int *idx);
 /* Runs x [n, input] through m (eval mode) up to `layer`, in batches of
  * `batch`: per-filter means [n, C] of the layer's output and, when maps is
  * not NULL, the output itself [n, C, H, W]. Reserves m for the batch. */
-int nn_featmap(nn_model *m, int layer, const float *x, int n, int batch,
+int nn_featmap(nn_model *m, struct nn_cuda *gpu, int layer, const float *x, int n, int batch,
                float *means, float *maps, nn_error *e);
 
 /* One input's maps [C, H, W] as a sheet in `cols` columns (0: about
@@ -1201,14 +1201,14 @@ int nn_hist_layers(const nn_model *m, int last, int *layers);
 /* Runs x [n, input] through m (eval mode, batches of `batch`) and measures
  * the outputs of layers[0..nl): exact mean and std, and up to keep values
  * each for a histogram. out has nl entries (free with nn_act_stats_free). */
-int nn_activation_stats(nn_model *m, const float *x, int n, int batch,
+int nn_activation_stats(nn_model *m, struct nn_cuda *gpu, const float *x, int n, int batch,
                         const int *layers, int nl, size_t keep,
                         nn_act_stats *out, nn_error *e);
 void nn_act_stats_free(nn_act_stats *s, int n);
 /* The initialization study of nn-featmap --hist: nn_activation_stats of
  * the nn_hist_layers up to `last` for x [n, input]; "layer name type mean
  * std" rows to tsv and a panel of histograms titled `title` to png. */
-int nn_hist_study(nn_model *m, int last, const float *x, int n, int batch, const char *png,
+int nn_hist_study(nn_model *m, struct nn_cuda *gpu, int last, const float *x, int n, int batch, const char *png,
                   const char *title, FILE *tsv, nn_error *e);
 
 /* A dataset row and its score. */
@@ -1224,7 +1224,7 @@ void nn_scored_write(const nn_dataset *d, const nn_split *s, const nn_scored *be
  * largest, largest first (ties: the lower row). The split streams through
  * m in batches of `batch`: memory is one batch of inputs and activations
  * and a heap of k. *nout = min(k, s->n) (rows scoring NaN are left out). */
-int nn_top_images(nn_model *m, int layer, int filter, const nn_split *s,
+int nn_top_images(nn_model *m, struct nn_cuda *gpu, int layer, int filter, const nn_split *s,
                   int h, int w, int c, int batch, int k, nn_scored *out,
                   int *nout, nn_error *e);
 

@@ -61,7 +61,7 @@ static int study(const char *init_text, const char *act, double mean[5], double 
     float *x = normal_inputs(1000, 100, 2);
     int layers[16], nl = nn_hist_layers(m, -1, layers);
     nn_act_stats s[16];
-    int rc = nl == 5 ? nn_activation_stats(m, x, 1000, 256, layers, nl, 5000, s, &e) : -1;
+    int rc = nl == 5 ? nn_activation_stats(m, NULL, x, 1000, 256, layers, nl, 5000, s, &e) : -1;
     if (rc < 0)
         printf("  %s\n", nl == 5 ? e.msg : "not 5 layers");
     for (int i = 0; rc == 0 && i < 5; i++)
@@ -130,7 +130,7 @@ static void test_stats(void)
     float *x = normal_inputs(50, 100, 4);
     int layers[2] = {0, 3};
     nn_act_stats s[2];
-    int rc = nn_activation_stats(m, x, 50, 7, layers, 2, 1000, s, &e);
+    int rc = nn_activation_stats(m, NULL, x, 50, 7, layers, 2, 1000, s, &e);
     CHECK_MSG(rc == 0, "%s", e.msg);
     /* reference: one batch, by hand */
     nn_model_reserve(m, 50, &e);
@@ -191,12 +191,12 @@ static void test_means(void)
     float *x = normal_inputs(7, 3 * 12 * 12, 6);
     float m1[7 * 5], m3[7 * 5], *maps1 = malloc(7 * 5 * 36 * sizeof(float)),
                                  *maps3 = malloc(7 * 5 * 36 * sizeof(float));
-    CHECK(nn_featmap(m, 2, x, 7, 7, m1, maps1, &e) == 0);
-    CHECK(nn_featmap(m, 2, x, 7, 3, m3, maps3, &e) == 0);
+    CHECK(nn_featmap(m, NULL, 2, x, 7, 7, m1, maps1, &e) == 0);
+    CHECK(nn_featmap(m, NULL, 2, x, 7, 3, m3, maps3, &e) == 0);
     CHECK(memcmp(m1, m3, sizeof m1) == 0);
     CHECK(memcmp(maps1, maps3, 7 * 5 * 36 * sizeof(float)) == 0);
     float dm[7 * 4];
-    CHECK(nn_featmap(m, 4, x, 7, 7, dm, NULL, &e) == 0); /* a dense layer: its units */
+    CHECK(nn_featmap(m, NULL, 4, x, 7, 7, dm, NULL, &e) == 0); /* a dense layer: its units */
     CHECK(memcmp(dm, m->act[4], sizeof dm) == 0);
     free(maps1), free(maps3), free(x);
     nn_model_free(m);
@@ -232,7 +232,7 @@ static void test_top_images(void)
     nn_top_k(score, n, n, want);
     nn_scored got[9];
     int nout;
-    int rc = nn_top_images(m, 1, 0, &s, 6, 6, 1, 4, k, got, &nout, &e);
+    int rc = nn_top_images(m, NULL, 1, 0, &s, 6, 6, 1, 4, k, got, &nout, &e);
     CHECK_MSG(rc == 0, "%s", e.msg);
     CHECK(nout == k);
     for (int i = 0; rc == 0 && i < k; i++)
@@ -246,16 +246,16 @@ static void test_top_images(void)
 
     TEST("top images: K larger than the split gives every row");
     nn_scored all[50];
-    rc = nn_top_images(m, 1, 0, &s, 6, 6, 1, 5, 50, all, &nout, &e);
+    rc = nn_top_images(m, NULL, 1, 0, &s, 6, 6, 1, 5, 50, all, &nout, &e);
     CHECK(rc == 0 && nout == n && all[0].index == want[0] && all[n - 1].index == want[n - 1]);
 
     TEST("top images: images of the wrong channel count are an error naming both");
-    rc = nn_top_images(m, 1, 0, &s, 3, 4, 3, 4, k, got, &nout, &e);
+    rc = nn_top_images(m, NULL, 1, 0, &s, 3, 4, 3, 4, k, got, &nout, &e);
     CHECK_MSG(rc < 0 && strstr(e.msg, "3 channels") && strstr(e.msg, "takes 1"), "%s", e.msg);
-    rc = nn_top_images(m, 1, 2, &s, 6, 6, 1, 4, k, got, &nout, &e);
+    rc = nn_top_images(m, NULL, 1, 2, &s, 6, 6, 1, 4, k, got, &nout, &e);
     CHECK_MSG(rc < 0 && strstr(e.msg, "filters are 0..1"), "%s", e.msg);
     TEST("top images: images of another size are an error, never resized");
-    rc = nn_top_images(m, 1, 0, &s, 6, 4, 1, 4, k, got, &nout, &e);
+    rc = nn_top_images(m, NULL, 1, 0, &s, 6, 4, 1, 4, k, got, &nout, &e);
     CHECK_MSG(rc < 0 && strstr(e.msg, "the images are 6x4; the model takes 1x6x6"), "%s", e.msg);
     free(s.images);
     free(s.labels);

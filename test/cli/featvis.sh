@@ -262,5 +262,17 @@ if [ -x "$NN_BUILD/test/test_eval" ] && mkdir ev && "$NN_BUILD/test/test_eval" f
 else
     skip "nn-featmap error: --top-images on an empty split" "test_eval is not built"
 fi
-err nn-featmap "--device cuda" 1 "no GPU found\|does not run on the GPU yet\|no CUDA backend" -m m.h5 -l 4 arch.png --top 3 --device cuda
+# --device cuda: the same spikes where there is a GPU (within rounding: 4
+# significant digits), else one line saying why not
+"$NN_BIN/nn-featmap" -m m.h5 -l 4 arch.png --top 3 >spk-cpu.tsv 2>/dev/null
+"$NN_BIN/nn-featmap" -m m.h5 -l 4 arch.png --top 3 --device cuda >spk-gpu.tsv 2>err; rc=$?
+if [ "$rc" = 0 ] && awk -F'\t' 'NR == FNR { v[FNR] = $NF; next }
+        { d = $NF - v[FNR]; if ((d < 0 ? -d : d) > 1e-3 * (v[FNR] < 0 ? -v[FNR] : v[FNR]) + 1e-6) bad = 1 }
+        END { exit bad }' spk-cpu.tsv spk-gpu.tsv; then
+    pass "nn-featmap --device cuda: the GPU's spikes are the CPU's"
+elif [ "$rc" = 1 ] && [ "$(wc -l <err)" -eq 1 ] && grep -q "no GPU found\|no CUDA backend\|is not installed or not found" err; then
+    pass "nn-featmap --device cuda: one line says why it cannot ($(cat err))"
+else
+    fail "nn-featmap --device cuda" "status $rc: $(cat err)"
+fi
 exit $failed
