@@ -14,6 +14,7 @@ struct nn_cuda_model {
     nn_model *m;
     int max_batch;
     float *values, *grads, *state; // state: the optimizer's slots, NULL until a step
+    int nslots;                    // state's blocks of nvalues
     nn_cuda_layer **layers;
     float *input, **act, *dbuf[2];
     const float *x; // the input of the last forward
@@ -147,18 +148,31 @@ extern "C" int nn_cuda_model_loss_backward(nn_cuda_model *cm, const void *labels
     return 0;
 }
 
+// The optimizer's state so far (zero, or resumed) into device memory, or
+// none (cm->state NULL) when a copy fails.
+static int upload_state(nn_cuda_model *cm, const nn_optim *o, nn_error *e)
+{
+    size_t bytes = (size_t)o->nslots * cm->m->nvalues * sizeof(float);
+    float *st = NULL;
+    cudaError_t s = cudaMalloc(&st, bytes);
+    if (s == cudaSuccess)
+        s = cudaMemcpyAsync(st, o->state, bytes, cudaMemcpyHostToDevice, cm->g->stream);
+    if (s != cudaSuccess) {
+        cudaFree(st);
+        return nn_fail(e, "CUDA: %s (%zu bytes)", cudaGetErrorString(s), bytes);
+    }
+    cm->state = st, cm->nslots = o->nslots;
+    return 0;
+}
+
 extern "C" int nn_cuda_model_step(nn_cuda_model *cm, nn_optim *o, float lr, nn_error *e)
 {
     nn_model *m = cm->m;
     int ns = nn_optim_slots(o->kind);
     if (o->nslots != ns || (ns > 0 && (!o->state || o->nvalues != m->nvalues)))
         return nn_fail(e, "the optimizer was not set up for this model");
-    if (ns > 0 && !cm->state) { // its state so far (zero, or resumed)
-        size_t bytes = (size_t)ns * m->nvalues * sizeof(float);
-        CUDA_TRY(cudaMalloc(&cm->state, bytes));
-        CUDA_TRY(cudaMemcpyAsync(cm->state, o->state, bytes, cudaMemcpyHostToDevice,
-                                 cm->g->stream));
-    }
+    if (ns > 0 && !cm->state && upload_state(cm, o, e) < 0)
+        return nn_fail_within(e, "the %s state on the GPU: ", nn_optim_name(o->kind));
     o->step++;
     for (int i = 0; i < m->nlayers; i++)
         for (int j = 0; j < m->layers[i].nparam; j++) {
@@ -184,7 +198,7 @@ extern "C" int nn_cuda_model_download(nn_cuda_model *cm, nn_optim *o, nn_error *
     size_t bytes = m->nvalues * sizeof(float);
     CUDA_TRY(cudaMemcpyAsync(m->values, cm->values, bytes, cudaMemcpyDeviceToHost, s));
     CUDA_TRY(cudaMemcpyAsync(m->grads, cm->grads, bytes, cudaMemcpyDeviceToHost, s));
-    if (o && o->state && cm->state)
+    if (o && o->state && cm->state && o->nslots == cm->nslots && o->nvalues == m->nvalues)
         CUDA_TRY(cudaMemcpyAsync(o->state, cm->state, (size_t)o->nslots * bytes,
                                  cudaMemcpyDeviceToHost, s));
     CUDA_TRY(cudaStreamSynchronize(s));

@@ -16,7 +16,8 @@ struct nn_exec {
     nn_cuda *g;            /* NULL: the CPU */
     nn_cuda_model *cm;
     int max_batch;
-    float *dlast, *dx;     /* device: the gradient in, the input gradient out */
+    float *dlast, *dx;     /* device: the gradient in, the input gradient out (made
+                              by the first backward_from: training needs neither) */
     float *labels;         /* device: int labels or float targets of a batch */
     float *out;            /* host: a layer's output */
     size_t out_floats;
@@ -59,17 +60,23 @@ nn_exec *nn_exec_new(nn_model *m, nn_cuda *g, int max_batch, nn_error *e)
             goto fail;
         return x;
     }
-    size_t in = nn_dims_size(m->input) * (size_t)max_batch;
     size_t k = m->nlayers ? nn_dims_size(m->layers[m->nlayers - 1].out) : 1;
     if (!(x->cm = nn_cuda_model_new(g, m, max_batch, e)) ||
-        !(x->dlast = nn_cuda_alloc(g, largest(m, max_batch), e)) ||
-        !(x->dx = nn_cuda_alloc(g, in, e)) ||
         !(x->labels = nn_cuda_alloc(g, k * (size_t)max_batch, e)))
         goto fail;
     return x;
 fail:
     nn_exec_free(x);
     return NULL;
+}
+
+/* 0 when a batch of n fits the device buffers (checked before an upload
+ * writes them). */
+static int fits(const nn_exec *x, int n, nn_error *e)
+{
+    if (n > x->max_batch)
+        return nn_fail(e, "a batch of %d on the GPU, set up for %d", n, x->max_batch);
+    return 0;
 }
 
 /* The host copy of n samples of device buffer dev (layer layer's output). */
@@ -95,7 +102,7 @@ const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
     size_t nin = nn_dims_size(x->m->input) * (size_t)n;
     float *gin = nn_cuda_model_input(x->cm);
     const float *a;
-    if (nn_cuda_upload(x->g, gin, in, nin, e) < 0 ||
+    if (fits(x, n, e) < 0 || nn_cuda_upload(x->g, gin, in, nin, e) < 0 ||
         !(a = nn_cuda_model_forward_to(x->cm, gin, n, last, p, e)))
         return NULL;
     return download(x, a, last, n, e);
@@ -126,7 +133,7 @@ int nn_exec_loss_backward(nn_exec *x, const void *labels, int n, const nn_pass *
     }
     size_t k = nn_dims_size(x->m->layers[x->m->nlayers - 1].out);
     size_t nl = x->m->loss == NN_LOSS_XENT ? (size_t)n : (size_t)n * k; /* 4-byte values */
-    if (nn_cuda_upload(x->g, x->labels, labels, nl, e) < 0)
+    if (fits(x, n, e) < 0 || nn_cuda_upload(x->g, x->labels, labels, nl, e) < 0)
         return -1;
     return nn_cuda_model_loss_backward(x->cm, x->labels, n, NULL, p, loss, e);
 }
@@ -154,6 +161,13 @@ int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, i
     }
     size_t nd = nn_dims_size(x->m->layers[from].out) * (size_t)n;
     size_t nin = nn_dims_size(x->m->input) * (size_t)n;
+    if (fits(x, n, e) < 0)
+        return -1;
+    /* the largest gradient and the input's, for max_batch, once */
+    if ((!x->dlast && !(x->dlast = nn_cuda_alloc(x->g, largest(x->m, x->max_batch), e))) ||
+        (!x->dx &&
+         !(x->dx = nn_cuda_alloc(x->g, nn_dims_size(x->m->input) * (size_t)x->max_batch, e))))
+        return -1;
     if (nn_cuda_upload(x->g, x->dlast, dlast, nd, e) < 0 ||
         nn_cuda_model_backward_from(x->cm, from, x->dlast, dx ? x->dx : NULL, n, p, e) < 0)
         return -1;

@@ -920,7 +920,8 @@ typedef struct nn_train_cfg {
     struct nn_cuda *gpu;    /* not NULL: train on this GPU; the model's host
                                values are brought up to date at epoch ends,
                                when stopped, and ... */
-    long sync_every;        /* ... before on_step every K steps (> 0) */
+    long sync_every;        /* ... before on_step every K steps (> 0; the
+                               weights only, not the optimizer's state) */
     /* Hooks (each may be NULL). A hook returning -1 (message in e) ends
      * training with that error; stop() returning nonzero ends it after the
      * current step, with a checkpoint. */

@@ -573,6 +573,22 @@ static int checkpoint(nn_trainer *t, nn_error *e)
     return nn_model_save(t->m, t->o, t->cfg.checkpoint, e);
 }
 
+/* -1 for a failed part `what` of a run; on the GPU the message starts
+ * with it ("evaluating the test split on the GPU: CUDA: ..."). */
+static int gpu_failed(const nn_trainer *t, const char *what, nn_error *e)
+{
+    return t->cfg.gpu ? nn_fail_within(e, "%s on the GPU: ", what) : -1;
+}
+
+/* gpu_failed for the step being taken: "step S (epoch E, batch B)". */
+static int step_failed(const nn_trainer *t, nn_error *e)
+{
+    char what[96];
+    snprintf(what, sizeof what, "step %ld (epoch %d, batch %ld)", t->step + 1, t->epoch + 1,
+             t->batch + 1);
+    return gpu_failed(t, what, e);
+}
+
 /* The message for a run that went non-finite: nothing more is saved. */
 static int diverged(nn_trainer *t, const char *what, int saved, nn_error *e)
 {
@@ -614,7 +630,7 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
                          .param_grads = 1};
             const float *out = nn_exec_forward_to(t->ex, b->x, b->n, m->nlayers - 1, &p, e);
             if (!out || nn_exec_zero_grads(t->ex, e) < 0) {
-                rc = -1;
+                rc = step_failed(t, e);
                 break;
             }
             int hits = count_correct(m, out, b->y, b->n);
@@ -625,7 +641,7 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
             }
             float loss;
             if (nn_exec_loss_backward(t->ex, labels, b->n, &p, &loss, e) < 0) {
-                rc = -1;
+                rc = step_failed(t, e);
                 break;
             }
             if (!isfinite(loss)) {
@@ -635,7 +651,7 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
                 break;
             }
             if (nn_exec_step(t->ex, t->o, lr, e) < 0) {
-                rc = -1;
+                rc = step_failed(t, e);
                 break;
             }
             t->step++, t->batch++;
@@ -646,10 +662,17 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
                                .lr = lr, .probe_loss = NAN, .probe_acc = NAN,
                                .elapsed = t->part_seconds + nn_now() - t0,
                                .images = t->part_seen};
-            if ((t->probe_x && t->step % c->probe_every == 0 && probe(t, &s, e) < 0) ||
-                (c->sync_every > 0 && t->step % c->sync_every == 0 &&
-                 nn_exec_sync(t->ex, t->o, e) < 0) ||
-                (c->on_step && c->on_step(c->ctx, t, &s, e) < 0)) {
+            if (t->probe_x && t->step % c->probe_every == 0 && probe(t, &s, e) < 0) {
+                rc = gpu_failed(t, "the probe of a test batch", e);
+                break;
+            }
+            /* the hook may read the weights (not the optimizer's state) */
+            if (c->on_step && c->sync_every > 0 && t->step % c->sync_every == 0 &&
+                nn_exec_sync(t->ex, NULL, e) < 0) {
+                rc = gpu_failed(t, "copying the weights back", e);
+                break;
+            }
+            if (c->on_step && c->on_step(c->ctx, t, &s, e) < 0) {
                 rc = -1;
                 break;
             }
@@ -657,7 +680,7 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
                 t->part_seconds += nn_now() - t0;
                 t->part_wait += nn_loader_wait(l) - w0;
                 if (nn_exec_sync(t->ex, t->o, e) < 0)
-                    rc = -1;
+                    rc = gpu_failed(t, "copying the weights back", e);
                 else if (!all_finite(m))
                     rc = diverged(t, "the weights are no longer finite", saved, e);
                 else
@@ -671,7 +694,7 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
         double train_s = t->part_seconds + nn_now() - t0;
         double wait_s = t->part_wait + nn_loader_wait(l) - w0;
         if (nn_exec_sync(t->ex, t->o, e) < 0) {
-            rc = -1;
+            rc = gpu_failed(t, "copying the weights back", e);
             break;
         }
         if (!all_finite(m)) {
@@ -690,9 +713,12 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
             s.lr = nn_schedule_lr(&c->schedule, t->o->lr, t->epoch, c->epochs, t->step - 1);
         s.images_per_s = train_s > 0 ? t->part_seen / train_s : 0;
         s.data_wait = train_s > 0 ? wait_s / train_s : 0;
-        if (evaluate(t->ex, m, &t->val, &s.val_loss, &s.val_acc, e) < 0 ||
-            (c->eval_test && evaluate(t->ex, m, &t->test, &s.test_loss, &s.test_acc, e) < 0)) {
-            rc = -1;
+        if (evaluate(t->ex, m, &t->val, &s.val_loss, &s.val_acc, e) < 0) {
+            rc = gpu_failed(t, "evaluating the validation split", e);
+            break;
+        }
+        if (c->eval_test && evaluate(t->ex, m, &t->test, &s.test_loss, &s.test_acc, e) < 0) {
+            rc = gpu_failed(t, "evaluating the test split", e);
             break;
         }
         if (!c->eval_test)

@@ -8,12 +8,16 @@
  * norm's running statistics) must match within 1e-4 of each tensor's
  * largest magnitude, plus 1e-4 relative; dropout's masks must be the same
  * bits. The losses and every optimizer (3 steps, with and without weight
- * decay) are compared the same way, and a whole model as model_case says.
+ * decay) are compared the same way, a whole model as model_case says, and
+ * the trainer (nn_trainer_run through nn_exec) as trainer_case and
+ * resume_case say.
  * Without a GPU the cases skip (NN_REQUIRE_GPU=1 makes that a failure, for
  * make check-gpu); a build without CUDA must refuse to open one with a
  * clear message. */
 #include "nn.h"
 #include "test.h"
+
+#include <unistd.h>
 
 typedef struct {
     const char *arch; /* the input line and one layer */
@@ -395,6 +399,266 @@ done:
     nn_model_free(m);
 }
 
+/* ---- the trainer ---------------------------------------------------------- */
+
+/* A split of n random 8x8 gray images with labels 0..2 (seeded). */
+static void random_split(nn_split *s, long n, uint64_t seed)
+{
+    nn_rng r;
+    nn_rng_seed(&r, seed);
+    s->n = n;
+    s->images = malloc((size_t)n * 64);
+    s->labels = malloc((size_t)n * sizeof *s->labels);
+    for (long i = 0; i < n * 64; i++)
+        s->images[i] = (uint8_t)(nn_rng_u64(&r) >> 56);
+    for (long i = 0; i < n; i++)
+        s->labels[i] = (int32_t)(nn_rng_u64(&r) % 3);
+}
+
+/* What the hooks see of a run. */
+typedef struct {
+    const nn_trainer *t;
+    long stop_at;        /* > 0: stop once this many steps are done */
+    long syncs, fresh;   /* on_step calls at sync_every steps; those that found
+                            the host's weights changed since the last one */
+    double sum;          /* the sum of the host's weights then */
+    double probes;       /* the sum of the probes' losses */
+} hooks;
+
+static double sum_values(const nn_model *m)
+{
+    double s = 0;
+    for (size_t i = 0; i < m->nvalues; i++)
+        s += m->values[i];
+    return s;
+}
+
+static int on_step(void *ctx, const nn_trainer *t, const nn_step_stats *s, nn_error *e)
+{
+    (void)e;
+    hooks *h = ctx;
+    if (!isnan(s->probe_loss))
+        h->probes += s->probe_loss;
+    if (t->cfg.sync_every > 0 && s->step % t->cfg.sync_every == 0) {
+        double v = sum_values(t->m);
+        h->syncs++, h->fresh += v != h->sum;
+        h->sum = v;
+    }
+    return 0;
+}
+
+static int should_stop(void *ctx)
+{
+    hooks *h = ctx;
+    return h->stop_at > 0 && h->t && h->t->step >= h->stop_at;
+}
+
+/* Trains m with o on d as cfg says, on g (NULL: the CPU); the run's status
+ * (-1 with e set when it could not start), the last epoch's record in
+ * *last. */
+static int train_run(nn_model *m, nn_optim *o, const nn_dataset *d, nn_train_cfg cfg,
+                     nn_cuda *g, hooks *h, nn_epoch_stats *last, nn_error *e)
+{
+    cfg.gpu = g, cfg.ctx = h, cfg.on_step = on_step, cfg.stop = should_stop;
+    nn_trainer *t = nn_trainer_new(m, o, d, &cfg, e);
+    if (!t)
+        return -1;
+    h->t = t, h->sum = sum_values(m);
+    int rc = nn_trainer_run(t, e);
+    memset(last, 0, sizeof *last);
+    if (t->nhistory > 0)
+        *last = t->history[t->nhistory - 1];
+    nn_trainer_free(t);
+    h->t = NULL;
+    return rc;
+}
+
+/* A model of arch with weights from seed 3 and its optimizer spec (lr). */
+static nn_model *fresh_model(const char *arch, const char *spec, float lr, nn_optim *o,
+                             nn_error *e)
+{
+    nn_model *m = nn_model_from_arch(arch, "test.nn", 3, e);
+    if (!m)
+        return NULL;
+    nn_model_init_params(m, 3);
+    if (nn_optim_parse(o, spec, e) < 0 || (o->lr = lr, nn_optim_setup(o, m, e) < 0)) {
+        nn_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* The weights of got against want (both changed from init), tensor by
+ * tensor (expect_rms), and the optimizer states alike. */
+static void expect_model(const nn_model *got, const nn_optim *og, const nn_model *want,
+                         const nn_optim *ow, const float *init)
+{
+    double top = largest(want->values, init, want->nvalues);
+    for (int i = 0; i < want->nlayers; i++)
+        for (int j = 0; j < want->layers[i].nparam; j++) {
+            const nn_param *q = &want->layers[i].param[j];
+            size_t off = (size_t)(q->value - want->values);
+            char what[96];
+            snprintf(what, sizeof what, "%s.%s", want->layers[i].name, q->name);
+            expect_rms(what, got->values + off, want->values + off, init + off, q->size, top);
+        }
+    size_t ns = (size_t)ow->nslots * ow->nvalues;
+    CHECK_MSG(og->nslots == ow->nslots && og->nvalues == ow->nvalues && og->step == ow->step,
+              "optimizer: %d slots of %zu values after step %ld; want %d of %zu after %ld",
+              og->nslots, og->nvalues, og->step, ow->nslots, ow->nvalues, ow->step);
+    if (og->nslots == ow->nslots && og->nvalues == ow->nvalues && ns > 0)
+        expect_rms("optimizer state", og->state, ow->state, NULL, ns,
+                   largest(ow->state, NULL, ns));
+}
+
+/* A small dataset of 8x8 images of 3 classes: 96 train (a quarter for
+ * validation), 40 test; and the run's settings: 2 epochs of batches of 16
+ * (the last ones smaller), a test batch probed every 3 steps, the weights
+ * back on the host every 2 steps. */
+static void small_setup(nn_dataset *d, nn_train_cfg *c)
+{
+    memset(d, 0, sizeof *d);
+    d->h = d->w = 8, d->c = 1, d->classes = 3;
+    d->mean[0] = 0.5f, d->std[0] = 0.25f;
+    random_split(&d->train, 96, 21);
+    random_split(&d->test, 40, 22);
+    nn_train_defaults(c);
+    c->epochs = 2, c->batch = 16, c->seed = 5, c->val = 0.25f, c->eval_test = 1;
+    c->mean_subtract = 1, c->probe_every = 3, c->sync_every = 2;
+}
+
+static const char *const TRAIN_ARCH[] = {
+    /* xent on a final softmax: the loss on its input (nn_exec_output) */
+    ("input 1x8x8\nconv 4 3x3 pad=same\nbatchnorm\nrelu\nmaxpool 2\nflatten\ndense 12\n"
+     "dropout 0.2\nrelu\ndense classes\nsoftmax\n"),
+    /* mse: float targets [n, k] go up instead of int labels [n] */
+    "input 1x8x8\nconv 4 3x3 pad=same\nrelu\nflatten\ndense classes\nloss mse\n",
+    "input 1x8x8\nconv 4 3x3 stride=2\ntanh\nflatten\ndense classes\nloss bce\n",
+};
+
+/* The trainer on the GPU against the CPU from the same weights, with
+ * momentum SGD: the last epoch's losses (train, validation, test) and the
+ * sum of the probes' losses within 1e-3, the final weights and momentum
+ * buffers by expect_rms; and the hook at every sync_every step finds the
+ * host's weights moved (brought back from the GPU). */
+static void trainer_case(nn_cuda *g, const char *arch, const char *what)
+{
+    char name[160];
+    snprintf(name, sizeof name, "GPU = CPU: the trainer, 2 epochs (%s), probes and syncs", what);
+    TEST(name);
+    nn_error e;
+    nn_dataset d;
+    nn_train_cfg cfg;
+    small_setup(&d, &cfg);
+    nn_optim oc = {0}, og = {0};
+    nn_model *mc = fresh_model(arch, "momentum", 0.05f, &oc, &e);
+    nn_model *mg = mc ? fresh_model(arch, "momentum", 0.05f, &og, &e) : NULL;
+    float *init = mc ? malloc(mc->nvalues * sizeof(float)) : NULL;
+    if (!mc || !mg || !init) {
+        FAILF("%s", mc && mg ? "out of memory" : e.msg);
+        goto done;
+    }
+    memcpy(init, mc->values, mc->nvalues * sizeof(float));
+    hooks hc = {0}, hg = {0};
+    nn_epoch_stats sc, sg;
+    if (train_run(mc, &oc, &d, cfg, NULL, &hc, &sc, &e) != 0) {
+        FAILF("CPU: %s", e.msg);
+        goto done;
+    }
+    if (train_run(mg, &og, &d, cfg, g, &hg, &sg, &e) != 0) {
+        FAILF("GPU: %s", e.msg);
+        goto done;
+    }
+    const float got[4] = {sg.train_loss, sg.val_loss, sg.test_loss, (float)hg.probes};
+    const float want[4] = {sc.train_loss, sc.val_loss, sc.test_loss, (float)hc.probes};
+    static const char *const which[4] = {"epoch 2: train", "epoch 2: validation",
+                                         "epoch 2: test", "the probes' summed"};
+    CHECK_MSG(hc.probes > 0, "no probe on the CPU");
+    for (int i = 0; i < 4; i++)
+        CHECK_MSG(fabsf(got[i] - want[i]) <= 1e-3f * fabsf(want[i]),
+                  "%s loss %.7g on the GPU, %.7g on the CPU", which[i], got[i], want[i]);
+    CHECK_MSG(sg.step == sc.step && sg.step == 2 * 5, "steps: %ld on the GPU, %ld on the CPU",
+              sg.step, sc.step);
+    CHECK_MSG(hg.syncs == 5 && hg.fresh == hg.syncs,
+              "the hook found the host's weights new at %ld of %ld sync steps", hg.fresh,
+              hg.syncs);
+    expect_model(mg, &og, mc, &oc, init);
+done:
+    free(init);
+    nn_optim_free(&oc), nn_optim_free(&og);
+    nn_model_free(mc), nn_model_free(mg);
+    free(d.train.images), free(d.train.labels), free(d.test.images), free(d.test.labels);
+}
+
+/* A GPU run stopped after step 3 (its checkpoint: the weights and Adam's
+ * state brought back from the GPU) and resumed from the file on the GPU
+ * (the state going up again at the first step) ends as a run that never
+ * stopped: weights and state by expect_rms, the same step count. Lost or
+ * stale state or weights would move them by a good part of the run's
+ * change. */
+static void resume_case(nn_cuda *g)
+{
+    TEST("GPU: a run stopped after step 3 and resumed from its checkpoint ends as one that "
+         "never stopped (Adam)");
+    nn_error e;
+    nn_dataset d;
+    nn_train_cfg cfg;
+    small_setup(&d, &cfg);
+    cfg.probe_every = cfg.sync_every = 0;
+    char dir[512], path[600];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/nn-test-gpu-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int have_dir = mkdtemp(dir) != NULL;
+    snprintf(path, sizeof path, "%s/run.h5", dir);
+    nn_optim ou = {0}, os = {0}, or = {0};
+    nn_model *mu = fresh_model(TRAIN_ARCH[0], "adam", 0.01f, &ou, &e);
+    nn_model *ms = mu ? fresh_model(TRAIN_ARCH[0], "adam", 0.01f, &os, &e) : NULL;
+    nn_model *mr = NULL;
+    float *init = mu ? malloc(mu->nvalues * sizeof(float)) : NULL;
+    if (!have_dir || !mu || !ms || !init) {
+        FAILF("%s", !have_dir ? "no temporary directory" : mu && ms ? "out of memory" : e.msg);
+        goto done;
+    }
+    memcpy(init, mu->values, mu->nvalues * sizeof(float));
+    hooks hu = {0}, hs = {.stop_at = 3}, hr = {0};
+    nn_epoch_stats su, ss, sr;
+    int rc = train_run(mu, &ou, &d, cfg, g, &hu, &su, &e);
+    if (rc != 0) {
+        FAILF("the whole run: %s", rc < 0 ? e.msg : "stopped");
+        goto done;
+    }
+    cfg.checkpoint = path;
+    rc = train_run(ms, &os, &d, cfg, g, &hs, &ss, &e);
+    if (rc != 1) {
+        FAILF("the stopped run: %s", rc < 0 ? e.msg : "not stopped");
+        goto done;
+    }
+    if (!(mr = nn_model_load(path, &or, &e))) {
+        FAILF("%s", e.msg);
+        goto done;
+    }
+    CHECK_MSG(or.step == 3, "the checkpoint's optimizer has %ld steps", or.step);
+    cfg.checkpoint = NULL;
+    rc = train_run(mr, &or, &d, cfg, g, &hr, &sr, &e);
+    if (rc != 0) {
+        FAILF("the resumed run: %s", rc < 0 ? e.msg : "stopped");
+        goto done;
+    }
+    CHECK_MSG(fabsf(sr.val_loss - su.val_loss) <= 1e-4f * fabsf(su.val_loss),
+              "validation loss %.7g after resuming, %.7g without stopping", sr.val_loss,
+              su.val_loss);
+    expect_model(mr, &or, mu, &ou, init);
+done:
+    if (have_dir) {
+        remove(path);
+        rmdir(dir);
+    }
+    free(init);
+    nn_optim_free(&ou), nn_optim_free(&os), nn_optim_free(&or);
+    nn_model_free(mu), nn_model_free(ms), nn_model_free(mr);
+    free(d.train.images), free(d.train.labels), free(d.test.images), free(d.test.labels);
+}
+
 /* nn-vis on the GPU (nn_vis_run with cfg.gpu, through nn_exec) against the
  * CPU: 2 filters of fmnist's conv2 after its batch norm (eval) and relu,
  * 3 scales from 16 px.
@@ -479,6 +743,10 @@ int main(void)
         optim_case(g, optims[i], 0.01f, &r);
     }
     model_case(g, &r);
+    trainer_case(g, TRAIN_ARCH[0], "xent after softmax");
+    trainer_case(g, TRAIN_ARCH[1], "mse");
+    trainer_case(g, TRAIN_ARCH[2], "bce");
+    resume_case(g);
     vis_case(g);
     nn_cuda_close(g);
     return test_done();
