@@ -102,55 +102,16 @@ static float *get_inputs(const opts *o, const nn_model *m, char **files, int nfi
         nn_fail(e, "out of memory for %ld inputs", nr);
         return free(x), NULL;
     }
-    nn_rng r;
-    nn_rng_seed(&r, (uint64_t)o->seed ^ 0x1f0a11ULL);
     for (long i = 0; i < nr; i++) {
         char buf[64];
         snprintf(buf, sizeof buf, "random:%ld", i);
         (*names)[i] = strdup(o->input ? buf : files[i]);
-        for (size_t j = 0; o->input && j < in; j++)
-            x[(size_t)i * in + j] = (float)nn_rng_normal(&r);
     }
-    if (!o->input && nn_input_from_files(m, files, nfiles, x, e) < 0)
+    if (o->input)
+        nn_input_noise(m, *n, (uint64_t)o->seed, x);
+    else if (nn_input_from_files(m, files, nfiles, x, e) < 0)
         return free(x), NULL;
     return x;
-}
-
-static int top_images(const opts *o, nn_model *m, int layer, FILE *tsv, nn_error *e)
-{
-    nn_dataset *d = nn_dataset_load(o->data, e);
-    if (!d)
-        return -1;
-    const nn_split *s = strcmp(o->split, "train") == 0 ? &d->train : &d->test;
-    const char *mname = o->model ? o->model : o->arch;
-    nn_dims in = m->input;
-    nn_scored *best = malloc((size_t)o->top_images * sizeof *best);
-    int n = 0, rc = best ? 0 : nn_fail(e, "out of memory");
-    nn_error sub;
-    /* nn_top_images refuses this too; here the message names both files */
-    if (rc == 0 && d->c == in.c && (d->h != in.h || d->w != in.w))
-        rc = nn_fail(e, "%s has %dx%dx%d images (CxHxW) but %s takes %dx%dx%d; give a "
-                     "dataset of the model's input size", o->data, d->c, d->h, d->w, mname,
-                     in.c, in.h, in.w);
-    if (rc == 0 && s->n == 0)
-        rc = nn_fail(e, "%s: the %s split has no images; search the other split (--split %s) "
-                     "or fetch the dataset again", o->data, o->split,
-                     strcmp(o->split, "train") == 0 ? "test" : "train");
-    if (rc == 0 && nn_top_images(m, o->gpu, layer, o->filter, s, d->h, d->w, d->c, o->batch,
-                                 o->top_images, best, &n, &sub) < 0)
-        rc = nn_fail(e, "%s: %s", o->data, sub.msg);
-    if (rc == 0)
-        nn_scored_write(d, s, best, n, tsv);
-    if (rc == 0 && o->montage && n > 0) {
-        nn_image sheet;
-        rc = nn_scored_montage(d, s, best, n, &sheet, e);
-        if (rc == 0)
-            rc = nn_image_write(o->montage, &sheet, e);
-        nn_image_free(&sheet);
-    }
-    free(best);
-    nn_dataset_free(d);
-    return rc;
 }
 
 /* --hist: histograms of the layers up to `last`, and their mean/std TSV. */
@@ -387,7 +348,8 @@ int main(int argc, char **argv)
         goto fail;
     if (o.hist && histograms(&o, m, o.layer ? layer : -1, x, n, tsv, &e) < 0)
         goto fail;
-    if (o.data && top_images(&o, m, layer, tsv, &e) < 0)
+    if (o.data && nn_top_images_study(m, o.gpu, layer, o.filter, o.data, o.split, o.batch,
+                                      o.top_images, o.montage, mname, tsv, &e) < 0)
         goto fail;
     if (o.verbose)
         fprintf(stderr, "nn-featmap: layer %d (%s) of %s: %d input%s in %.2f s\n", layer,

@@ -393,8 +393,46 @@ int nn_top_images(nn_model *m, struct nn_cuda *gpu, int layer, int filter, const
     return 0;
 }
 
-int nn_hist_study(nn_model *m, struct nn_cuda *gpu, int last, const float *x, int n, int batch, const char *png,
-                  const char *title, FILE *tsv, nn_error *e)
+int nn_top_images_study(nn_model *m, struct nn_cuda *gpu, int layer, int filter,
+                        const char *data, const char *split, int batch, int k,
+                        const char *montage, const char *mname, FILE *tsv, nn_error *e)
+{
+    nn_dataset *d = nn_dataset_load(data, e);
+    if (!d)
+        return -1;
+    const nn_split *s = strcmp(split, "train") == 0 ? &d->train : &d->test;
+    nn_dims in = m->input;
+    nn_scored *best = malloc((size_t)k * sizeof *best);
+    int n = 0, rc = best ? 0 : nn_fail(e, "out of memory");
+    nn_error sub;
+    /* nn_top_images refuses this too; here the message names both files */
+    if (rc == 0 && d->c == in.c && (d->h != in.h || d->w != in.w))
+        rc = nn_fail(e, "%s has %dx%dx%d images (CxHxW) but %s takes %dx%dx%d; give a "
+                     "dataset of the model's input size", data, d->c, d->h, d->w, mname,
+                     in.c, in.h, in.w);
+    if (rc == 0 && s->n == 0)
+        rc = nn_fail(e, "%s: the %s split has no images; search the other split (--split %s) "
+                     "or fetch the dataset again", data, split,
+                     strcmp(split, "train") == 0 ? "test" : "train");
+    if (rc == 0 && nn_top_images(m, gpu, layer, filter, s, d->h, d->w, d->c, batch, k, best,
+                                 &n, &sub) < 0)
+        rc = nn_fail(e, "%s: %s", data, sub.msg);
+    if (rc == 0)
+        nn_scored_write(d, s, best, n, tsv);
+    if (rc == 0 && montage && n > 0) {
+        nn_image sheet;
+        rc = nn_scored_montage(d, s, best, n, &sheet, e);
+        if (rc == 0)
+            rc = nn_image_write(montage, &sheet, e);
+        nn_image_free(&sheet);
+    }
+    free(best);
+    nn_dataset_free(d);
+    return rc;
+}
+
+int nn_hist_study(nn_model *m, struct nn_cuda *gpu, int last, const float *x, int n,
+                  int batch, const char *png, const char *title, FILE *tsv, nn_error *e)
 {
     int *layers = malloc((size_t)m->nlayers * sizeof *layers);
     if (!layers)

@@ -55,6 +55,15 @@ out:
     return rc;
 }
 
+void nn_input_noise(const nn_model *m, int n, uint64_t seed, float *out)
+{
+    size_t total = (size_t)n * nn_dims_size(m->input);
+    nn_rng r;
+    nn_rng_seed(&r, seed ^ 0x1f0a11ULL);
+    for (size_t j = 0; j < total; j++)
+        out[j] = (float)nn_rng_normal(&r);
+}
+
 int nn_input_from_files(const nn_model *m, char *const *paths, int n, float *out,
                         nn_error *e)
 {

@@ -522,6 +522,8 @@ void nn_input_from_u8(const nn_model *m, const uint8_t *hwc, int n, float *out);
  * normalised into out [C,H,W]. */
 int nn_input_from_image(const nn_model *m, const nn_image *img, float *out,
                         nn_error *e);
+/* n inputs of standard-normal noise from seed into out [n, C,H,W]. */
+void nn_input_noise(const nn_model *m, int n, uint64_t seed, float *out);
 /* The image files paths[0..n) read and normalised into out [n, C,H,W];
  * the first that cannot be read or fitted is an error naming it. */
 int nn_input_from_files(const nn_model *m, char *const *paths, int n, float *out,
@@ -1209,8 +1211,8 @@ void nn_act_stats_free(nn_act_stats *s, int n);
 /* The initialization study of nn-featmap --hist: nn_activation_stats of
  * the nn_hist_layers up to `last` for x [n, input]; "layer name type mean
  * std" rows to tsv and a panel of histograms titled `title` to png. */
-int nn_hist_study(nn_model *m, struct nn_cuda *gpu, int last, const float *x, int n, int batch, const char *png,
-                  const char *title, FILE *tsv, nn_error *e);
+int nn_hist_study(nn_model *m, struct nn_cuda *gpu, int last, const float *x, int n,
+                  int batch, const char *png, const char *title, FILE *tsv, nn_error *e);
 
 /* A dataset row and its score. */
 typedef struct nn_scored {
@@ -1221,8 +1223,8 @@ typedef struct nn_scored {
  * mean" (class: d's name of the row's label). */
 void nn_scored_write(const nn_dataset *d, const nn_split *s, const nn_scored *best, int n,
                      FILE *tsv);
-/* The k rows of split s (images h x w x c, the model's input size) whose mean activation of `filter` at `layer` is
- * largest, largest first (ties: the lower row). The split streams through
+/* The k rows of split s (images h x w x c, the model's input size) whose
+ * mean activation of `filter` at `layer` is largest, largest first (ties: the lower row). The split streams through
  * m in batches of `batch`: memory is one batch of inputs and activations
  * and a heap of k. *nout = min(k, s->n) (rows scoring NaN are left out). */
 int nn_top_images(nn_model *m, struct nn_cuda *gpu, int layer, int filter, const nn_split *s,
@@ -1233,6 +1235,13 @@ int nn_top_images(nn_model *m, struct nn_cuda *gpu, int layer, int filter, const
 int nn_scored_montage(const nn_dataset *d, const nn_split *s,
                       const nn_scored *rows, int n, nn_image *out,
                       nn_error *e);
+/* nn-featmap -d: nn_top_images of split ("train" or "test") of the dataset
+ * file data, checked against the model (mname names it in errors): the
+ * nn_scored_write table to tsv and, when montage is not NULL, their sheet
+ * written there. */
+int nn_top_images_study(nn_model *m, struct nn_cuda *gpu, int layer, int filter,
+                        const char *data, const char *split, int batch, int k,
+                        const char *montage, const char *mname, FILE *tsv, nn_error *e);
 
 /* Activation files (lib/h5_acts.c; man 5 nn-acts). */
 typedef struct nn_acts {
