@@ -57,19 +57,6 @@ static void list_meters(void)
         printf("%-10s %s\n", t[i]->name, t[i]->help);
 }
 
-/* --device into o->dev: 0, or the exit status of an error that says why
- * not. */
-static int check_device(opts *o)
-{
-    nn_error e;
-    int rc = nn_device_choose(o->device, 1, &o->dev, &e);
-    if (rc == -2)
-        return usage_error("%s", e.msg);
-    if (rc < 0)
-        return fprintf(stderr, "nn-eval: %s\n", e.msg), 1;
-    return 0;
-}
-
 /* K of a meter word "topN" (N >= 1), else 0. */
 static long topn_k(const char *w)
 {
@@ -334,7 +321,7 @@ int main(int argc, char **argv)
                            o.confusion ? "--confusion" : "the metrics table");
     if (o.meters && check_meter_names(o.meters))
         return 2;
-    int rc = check_device(&o);
+    int rc = nn_device_option(PROG, o.device, &o.dev);
     if (rc)
         return rc;
     nn_error e;

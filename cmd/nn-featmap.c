@@ -306,12 +306,8 @@ int main(int argc, char **argv)
         o.classes = 10;
     int inputs = nfiles || o.input, image_work = o.out || o.top || o.plot || o.grid;
     nn_device dev;
-    nn_error de;
-    int drc = nn_device_choose(o.device, 1, &dev, &de);
-    if (drc == -2)
-        return usage_error("%s", de.msg);
-    if (drc < 0)
-        return fprintf(stderr, "nn-featmap: %s\n", de.msg), 1;
+    if ((urc = nn_device_option(PROG, o.device, &dev)))
+        return urc;
     if (o.threads)
         nn_set_threads(o.threads);
 

@@ -222,11 +222,9 @@ int main(int argc, char **argv)
     if (nn_optim_parse(&want, optim, &e) < 0)
         return usage_error("--optim: %s", e.msg);
     nn_device dev;
-    int drc = nn_device_choose(device, 1, &dev, &e);
-    if (drc == -2)
-        return usage_error("%s", e.msg);
-    if (drc < 0)
-        return fprintf(stderr, "nn-train: %s\n", e.msg), 1;
+    int drc = nn_device_option(PROG, device, &dev);
+    if (drc)
+        return drc;
 
     /* every output can be written, before any work */
     int rc = 1;

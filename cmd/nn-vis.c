@@ -203,12 +203,9 @@ int main(int argc, char **argv)
         return 1;
     }
     nn_device dev;
-    nn_error de;
-    int drc = nn_device_choose(device, 1, &dev, &de);
-    if (drc == -2)
-        return usage_error("%s", de.msg);
-    if (drc < 0)
-        return fprintf(stderr, "nn-vis: %s\n", de.msg), 1;
+    int drc = nn_device_option(PROG, device, &dev);
+    if (drc)
+        return drc;
     if (threads)
         nn_set_threads((int)threads);
 

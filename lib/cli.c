@@ -19,6 +19,17 @@ int nn_usage_error(const char *prog, const char *fmt, ...)
     return 2;
 }
 
+int nn_device_option(const char *prog, const char *name, nn_device *out)
+{
+    nn_error e;
+    int rc = nn_device_choose(name, out, &e);
+    if (rc == -2)
+        return nn_usage_error(prog, "%s", e.msg);
+    if (rc < 0)
+        return fprintf(stderr, "%s: %s\n", prog, e.msg), 1;
+    return 0;
+}
+
 int nn_option_error(const char *prog, int c, char **argv, const struct option *lo)
 {
     const char *a = argv[optind - 1];

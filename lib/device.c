@@ -1,19 +1,17 @@
 /* device.c - which processor a program runs on, from its --device option:
- * cpu, cuda or auto. nn-train, nn-eval, nn-featmap and nn-vis run on the
- * GPU; a program that cannot (gpu_ready 0) runs auto on the CPU. */
+ * cpu, cuda or auto. */
 #include "nn.h"
 
 #include <string.h>
 
-int nn_device_choose(const char *name, int gpu_ready, nn_device *out, nn_error *e)
+int nn_device_choose(const char *name, nn_device *out, nn_error *e)
 {
     nn_error quiet;
     *out = NN_DEVICE_CPU;
     if (strcmp(name, "cpu") == 0)
         return 0;
     if (strcmp(name, "auto") == 0) {
-        if (gpu_ready && nn_cuda_built() && nn_cuda_device_count() > 0 &&
-            nn_cuda_libraries(&quiet) == 0)
+        if (nn_cuda_built() && nn_cuda_device_count() > 0 && nn_cuda_libraries(&quiet) == 0)
             *out = NN_DEVICE_CUDA;
         return 0;
     }
@@ -28,8 +26,6 @@ int nn_device_choose(const char *name, int gpu_ready, nn_device *out, nn_error *
         return nn_fail(e, "--device cuda: no GPU found; use --device cpu");
     if (nn_cuda_libraries(e) < 0)
         return nn_fail_within(e, "--device cuda: ");
-    if (!gpu_ready)
-        return nn_fail(e, "--device cuda: this program does not run on the GPU; use --device cpu");
     *out = NN_DEVICE_CUDA;
     return 0;
 }

@@ -1415,6 +1415,11 @@ int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, i
                           const nn_pass *p, nn_error *e);
 /* Layer layer's output of the last forward of n samples, on the host. */
 const float *nn_exec_output(nn_exec *x, int layer, int n, nn_error *e);
+/* What softmax cross-entropy is taken on after the last forward of in
+ * (out: the model's output), as nn_model_loss_backward takes it: the
+ * input of a final softmax (fused, stable), else out; NULL (e set) when
+ * the GPU could not give it. */
+const float *nn_exec_logits(nn_exec *x, const float *in, const float *out, int n, nn_error *e);
 /* Training (nn_model's and nn_optim_step's rules): labels are int [n]
  * for xent, float targets [n, k] otherwise, on the host. */
 int nn_exec_zero_grads(nn_exec *x, nn_error *e);
@@ -1447,11 +1452,13 @@ const char *nn_option_name(int c, int li, const struct option *lo, char buf[32])
 int nn_one_stdout(const char *prog, const char *const *what, const int *on, int n);
 
 /* A program's --device NAME (lib/device.c): cpu, cuda, or auto (the GPU
- * when the program runs there (gpu_ready), the build has CUDA, a GPU is
- * present and cuDNN and cuBLAS open; else the CPU). 0 and *out set; -1
- * when the device cannot run (the message says why); -2 for an unknown
- * name. */
+ * when the build has CUDA, a GPU is present and cuDNN and cuBLAS open;
+ * else the CPU). 0 and *out set; -1 when the device cannot run (the
+ * message says why); -2 for an unknown name. nn_device_option is the same
+ * for a program (lib/cli.c): 0, or the exit status after the message (2:
+ * a usage error, 1: the device cannot run). */
 typedef enum nn_device { NN_DEVICE_CPU = 0, NN_DEVICE_CUDA } nn_device;
-int nn_device_choose(const char *name, int gpu_ready, nn_device *out, nn_error *e);
+int nn_device_choose(const char *name, nn_device *out, nn_error *e);
+int nn_device_option(const char *prog, const char *name, nn_device *out);
 
 #endif

@@ -164,22 +164,6 @@ static void gpu_free(gpu_run *r)
     nn_cuda_close(r->g);
 }
 
-/* What --device NAME means for the bench: 0 (cpu), 1 (cuda) or -1. */
-static int bench_device(const char *name, nn_error *e)
-{
-    int gpu = nn_cuda_built() && nn_cuda_device_count() > 0;
-    if (strcmp(name, "cpu") == 0 || (strcmp(name, "auto") == 0 && !gpu))
-        return 0;
-    if (strcmp(name, "auto") == 0)
-        return 1;
-    if (strcmp(name, "cuda") != 0)
-        return nn_fail(e, "--device '%s': use cpu, cuda or auto", name);
-    if (!nn_cuda_built())
-        return nn_fail(e, "--device cuda: this build has no CUDA backend (nvcc was not found "
-                       "when it was built)");
-    return gpu ? 1 : nn_fail(e, "--device cuda: no GPU found");
-}
-
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -191,10 +175,10 @@ int main(int argc, char **argv)
     nn_error e;
     nn_dims in;
     if (argc == 3 && strcmp(argv[1], "--device") == 0) {
-        int dev = bench_device(argv[2], &e);
-        if (dev < 0)
+        nn_device dev;
+        if (nn_device_choose(argv[2], &dev, &e) < 0)
             return fprintf(stderr, "bench: %s\n", e.msg), 1;
-        return puts(dev ? "cuda" : "cpu"), 0;
+        return puts(dev == NN_DEVICE_CUDA ? "cuda" : "cpu"), 0;
     }
     if (argc < 5 || sscanf(argv[2], "%dx%dx%d", &in.c, &in.h, &in.w) != 3) {
         fprintf(stderr, "usage: bench ARCH.nn CxHxW BATCH train|infer|vis [SECONDS]\n");
