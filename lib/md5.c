@@ -67,22 +67,10 @@ void nn_md5_update(nn_md5 *s, const void *data, size_t n)
     nn_digest_update(s->h, s->buf, &s->nbuf, md5_block, data, n);
 }
 
+/* The length is little-endian, and so are the digest's words. */
 void nn_md5_final(nn_md5 *s, char hex[33])
 {
-    uint64_t bits = s->len * 8;
-    static const uint8_t pad[64] = {0x80};
-    size_t k = s->nbuf < 56 ? 56 - s->nbuf : 120 - s->nbuf;
-    nn_md5_update(s, pad, k);
-    uint8_t len[8];
-    for (int i = 0; i < 8; i++)
-        len[i] = (uint8_t)(bits >> (8 * i));
-    nn_md5_update(s, len, 8);
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        uint8_t byte = (uint8_t)(s->h[i / 4] >> (8 * (i % 4)));
-        hex[2 * i] = digits[byte >> 4];
-        hex[2 * i + 1] = digits[byte & 15];
-    }
-    hex[32] = '\0';
+    nn_digest_pad(s->h, s->buf, &s->nbuf, md5_block, s->len * 8, 0);
+    nn_digest_hex(s->h, 4, 0, hex);
     nn_md5_init(s);
 }

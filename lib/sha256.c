@@ -67,27 +67,11 @@ void nn_sha256_update(nn_sha256 *s, const void *data, size_t n)
     nn_digest_update(s->h, s->buf, &s->nbuf, sha256_block, data, n);
 }
 
-/* Padding: 0x80, zeros up to 56 mod 64, then the length in bits as a
- * big-endian 64-bit number. Leaves s re-initialised. */
+/* The length is big-endian, and so are the digest's words. Leaves s
+ * re-initialised. */
 void nn_sha256_final(nn_sha256 *s, char hex[65])
 {
-    uint64_t bits = s->len * 8;
-    s->buf[s->nbuf++] = 0x80;
-    if (s->nbuf > 56) {
-        memset(s->buf + s->nbuf, 0, 64 - s->nbuf);
-        sha256_block(s->h, s->buf);
-        s->nbuf = 0;
-    }
-    memset(s->buf + s->nbuf, 0, 56 - s->nbuf);
-    for (int i = 0; i < 8; i++)
-        s->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-    sha256_block(s->h, s->buf);
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        uint8_t byte = (uint8_t)(s->h[i / 4] >> (24 - 8 * (i % 4)));
-        hex[2 * i] = digits[byte >> 4];
-        hex[2 * i + 1] = digits[byte & 15];
-    }
-    hex[64] = '\0';
+    nn_digest_pad(s->h, s->buf, &s->nbuf, sha256_block, s->len * 8, 1);
+    nn_digest_hex(s->h, 8, 1, hex);
     nn_sha256_init(s);
 }
