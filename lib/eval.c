@@ -75,20 +75,6 @@ void nn_eval_meter_cfg(const nn_model *m, nn_meter_cfg *c)
     c->topk = 5;
 }
 
-/* What softmax cross-entropy is taken on after the last forward of x
- * (out: its output) for xent models, as nn_model_loss_backward takes it;
- * NULL for mse and bce, and (e set) when the GPU could not give it. */
-static const float *xent_logits(nn_exec *ex, const nn_model *m, const float *x,
-                                const float *out, int n, nn_error *e)
-{
-    int last = m->nlayers - 1;
-    if (m->loss != NN_LOSS_XENT)
-        return NULL;
-    if (ends_in_softmax(m))
-        return last ? nn_exec_output(ex, last - 1, n, e) : x;
-    return out;
-}
-
 int nn_eval_split(nn_model *m, struct nn_cuda *gpu, const nn_split *s, const char *name,
                   nn_meters *ms,
                   nn_error *e)
@@ -124,7 +110,7 @@ int nn_eval_split(nn_model *m, struct nn_cuda *gpu, const nn_split *s, const cha
             break;
         }
         memcpy(out, o, (size_t)n * k * sizeof *out);
-        if (m->loss == NN_LOSS_XENT && !(logits = xent_logits(ex, m, x, out, n, e))) {
+        if (m->loss == NN_LOSS_XENT && !(logits = nn_exec_logits(ex, x, out, n, e))) {
             rc = -1;
             break;
         }

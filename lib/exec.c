@@ -10,6 +10,7 @@
 #include "nn.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct nn_exec {
     nn_model *m;
@@ -172,4 +173,13 @@ int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, i
         nn_cuda_model_backward_from(x->cm, from, x->dlast, dx ? x->dx : NULL, n, p, e) < 0)
         return -1;
     return dx ? nn_cuda_download(x->g, dx, x->dx, nin, e) : nn_cuda_sync(x->g, e);
+}
+
+const float *nn_exec_logits(nn_exec *x, const float *in, const float *out, int n, nn_error *e)
+{
+    const nn_model *m = x->m;
+    int last = m->nlayers - 1;
+    if (strcmp(m->layers[last].type->keyword, "softmax") != 0)
+        return out;
+    return last ? nn_exec_output(x, last - 1, n, e) : in;
 }

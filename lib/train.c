@@ -469,8 +469,7 @@ static int forward_loss(nn_exec *ex, const nn_model *m, const float *out, const 
 {
     int last = m->nlayers - 1, k = (int)nn_dims_size(m->layers[last].out);
     if (m->loss == NN_LOSS_XENT) {
-        if (strcmp(m->layers[last].type->keyword, "softmax") == 0 &&
-            !(out = last ? nn_exec_output(ex, last - 1, n, e) : x))
+        if (!(out = nn_exec_logits(ex, x, out, n, e)))
             return -1;
         *loss = nn_loss_softmax_xent(out, y, n, k, NULL);
         return 0;
