@@ -19,11 +19,7 @@ if ! command -v python3 >/dev/null; then
     skip "nn-fetch-data" "python3 is not installed (it builds the test archives and serves them)"
     exit 0
 fi
-# h5py reads the outputs where it is installed (Debian's belongs to /usr/bin/python3)
-h5py=
-for p in /usr/bin/python3 python3; do
-    if "$p" -c 'import h5py, numpy' 2>/dev/null; then h5py=$p; break; fi
-done
+find_h5py # reads the outputs where it is installed
 
 # ---- fixtures ----------------------------------------------------------------
 python3 - "$www" "$tmp" <<'PY'

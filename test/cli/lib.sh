@@ -8,6 +8,14 @@ fail() { echo "FAIL $1: $2"; failed=1; }
 skip() { echo "SKIP $1: $2"; }
 # check NAME CMD...: passes when CMD succeeds.
 check() { n=$1; shift; if "$@"; then pass "$n"; else fail "$n" "'$*' failed"; fi; }
+# find_h5py: h5py= the python3 that has h5py and numpy (Debian's belongs to
+# /usr/bin/python3), or empty.
+find_h5py() {
+    h5py=
+    for p in /usr/bin/python3 python3; do
+        if "$p" -c 'import h5py, numpy' 2>/dev/null; then h5py=$p; return 0; fi
+    done
+}
 # start_server ROOT LOG: serves the files in ROOT with test/cli/fetch_server.py
 # (requests appended to LOG; it stops on exit, or after 300 s), and sets url
 # to http://127.0.0.1:PORT. Prints a FAIL line and fails when it does not start.

@@ -21,10 +21,7 @@ if ! command -v python3 >/dev/null; then
     skip "nn-fetch-data vgg16" "python3 is not installed (it serves the test files)"
     exit 0
 fi
-h5py=
-for p in /usr/bin/python3 python3; do
-    if "$p" -c 'import h5py, numpy' 2>/dev/null; then h5py=$p; break; fi
-done
+find_h5py
 cp test/golden/keras_small.h5 test/golden/keras1_notop.h5 "$www/"
 T=$(printf '\t')
 md5() { md5sum "$1" | cut -d' ' -f1; }
