@@ -138,10 +138,6 @@ run() {
     NN_DATA_HOME=$tmp/cache "$prog" "$@" >"$tmp/out/$n.out" 2>"$tmp/out/$n.err"
     echo $? >"$tmp/out/$n.rc"
 }
-rc() { cat "$tmp/out/$1.rc"; }
-err_has() { grep -q -- "$2" "$tmp/out/$1.err"; }
-requests() { grep -c "^GET $1 " "$tmp/log" 2>/dev/null || true; }
-why() { echo "status $(rc "$1"): $(tail -n 3 "$tmp/out/$1.err")"; }
 # py CODE: runs CODE with h5py (f: the output file) and passes when it prints "ok"
 h5check() {
     name=$1 file=$2 code=$3

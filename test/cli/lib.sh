@@ -16,6 +16,13 @@ find_h5py() {
         if "$p" -c 'import h5py, numpy' 2>/dev/null; then h5py=$p; return 0; fi
     done
 }
+# For scripts whose run NAME CMD... leaves $tmp/out/NAME.out, .err and .rc:
+# its status, whether its stderr has a pattern, and a failure's reason;
+# requests PATH: how often the local server (its log in $tmp/log) was asked.
+rc() { cat "$tmp/out/$1.rc"; }
+err_has() { grep -q -- "$2" "$tmp/out/$1.err"; }
+why() { echo "status $(rc "$1"): $(tail -n 3 "$tmp/out/$1.err")"; }
+requests() { grep -c "^GET $1 " "$tmp/log" 2>/dev/null || true; }
 # start_server ROOT LOG: serves the files in ROOT with test/cli/fetch_server.py
 # (requests appended to LOG; it stops on exit, or after 300 s), and sets url
 # to http://127.0.0.1:PORT. Prints a FAIL line and fails when it does not start.

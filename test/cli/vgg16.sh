@@ -47,10 +47,6 @@ run() {
     NN_DATA_HOME=$tmp/cache "$prog" "$@" >"$tmp/out/$n.out" 2>"$tmp/out/$n.err"
     echo $? >"$tmp/out/$n.rc"
 }
-rc() { cat "$tmp/out/$1.rc"; }
-err_has() { grep -q -- "$2" "$tmp/out/$1.err"; }
-requests() { grep -c "^GET $1 " "$tmp/log" 2>/dev/null || true; }
-why() { echo "status $(rc "$1"): $(tail -n 3 "$tmp/out/$1.err")"; }
 # same A B: two model files hold the same parameters and architecture (cmp
 # would see HDF5's time stamps); true without h5py
 same() {
