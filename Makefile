@@ -68,7 +68,7 @@ $(BUILD)/lib/%.o: lib/%.c lib/nn.h $(wildcard lib/*_impl.h) Makefile
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/kernels/%.o: kernels/%.cu lib/nn.h $(wildcard kernels/*.h)
+$(BUILD)/kernels/%.o: kernels/%.cu lib/nn.h $(wildcard kernels/*.h) $(wildcard lib/*_impl.h)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c -o $@ $<
 

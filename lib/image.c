@@ -15,6 +15,7 @@
  * value is computed by one thread in a fixed order, so results do not
  * depend on the number of threads. */
 #include "nn.h"
+#include "resample_impl.h"
 
 #include <jpeglib.h>
 #include <jerror.h>
@@ -630,18 +631,6 @@ int nn_image_write(const char *path, const nn_image *img, nn_error *e)
 
 /* ---- bicubic resampling ------------------------------------------------ */
 
-/* Keys' cubic convolution kernel with a = -0.5 (Catmull-Rom). */
-static double keys(double x)
-{
-    const double a = -0.5;
-    x = fabs(x);
-    if (x < 1)
-        return ((a + 2) * x - (a + 3)) * x * x + 1;
-    if (x < 2)
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
-    return 0;
-}
-
 /* The taps of one axis, in -> out samples: output i reads inputs
  * start[i] .. start[i]+count[i]-1 with weights w[i*kmax ...]. */
 typedef struct taps {
@@ -680,10 +669,10 @@ static int taps_make(int in, int out, taps *t)
             hi = lo + t->kmax;
         double sum = 0;
         for (int x = lo; x < hi; x++)
-            sum += keys((x + 0.5 - center) / fs);
+            sum += nn_keys((x + 0.5 - center) / fs);
         float *w = t->w + (size_t)i * (size_t)t->kmax;
         for (int x = lo; x < hi; x++)
-            w[x - lo] = (float)(sum != 0 ? keys((x + 0.5 - center) / fs) / sum : 0);
+            w[x - lo] = (float)(sum != 0 ? nn_keys((x + 0.5 - center) / fs) / sum : 0);
         t->start[i] = lo;
         t->count[i] = hi - lo;
     }
@@ -799,32 +788,6 @@ int nn_image_fit(const nn_image *src, int size, nn_image *dst, nn_error *e)
 
 /* ---- float planes ------------------------------------------------------ */
 
-/* One output value of plane src (h x w) straight from the 2-D kernel,
- * computing the weights on the spot: the path taken when the tables
- * cannot be allocated. The same weights, so the same result up to float
- * rounding. */
-static float resize_point(const float *src, int h, int w, int oh, int ow, int oy, int ox)
-{
-    double sy = (double)h / oh, sx = (double)w / ow;
-    double fy = sy > 1 ? sy : 1, fx = sx > 1 ? sx : 1;
-    double cy = (oy + 0.5) * sy, cx = (ox + 0.5) * sx;
-    int y0 = (int)floor(cy - 2 * fy + 0.5), y1 = (int)floor(cy + 2 * fy + 0.5);
-    int x0 = (int)floor(cx - 2 * fx + 0.5), x1 = (int)floor(cx + 2 * fx + 0.5);
-    y0 = y0 < 0 ? 0 : y0, x0 = x0 < 0 ? 0 : x0;
-    y1 = y1 > h ? h : y1, x1 = x1 > w ? w : x1;
-    double swy = 0, swx = 0, s = 0;
-    for (int x = x0; x < x1; x++)
-        swx += keys((x + 0.5 - cx) / fx);
-    for (int y = y0; y < y1; y++) {
-        double wy = keys((y + 0.5 - cy) / fy), r = 0;
-        swy += wy;
-        for (int x = x0; x < x1; x++)
-            r += keys((x + 0.5 - cx) / fx) * src[(size_t)y * (size_t)w + (size_t)x];
-        s += wy * r;
-    }
-    return swx != 0 && swy != 0 ? (float)(s / (swx * swy)) : 0;
-}
-
 /* src: c planes of h x w; dst: c planes of oh x ow. Same weights as
  * nn_image_resize, without rounding or clamping. */
 void nn_resize_bicubic(const float *src, int c, int h, int w, float *dst, int oh, int ow)
@@ -848,7 +811,7 @@ void nn_resize_bicubic(const float *src, int c, int h, int w, float *dst, int oh
             for (int y = 0; y < oh; y++)
                 for (int x = 0; x < ow; x++)
                     dst[(size_t)ch * oplane + (size_t)y * (size_t)ow + (size_t)x] =
-                        resize_point(src + (size_t)ch * (size_t)h * (size_t)w, h, w, oh, ow,
+                        nn_resize_point(src + (size_t)ch * (size_t)h * (size_t)w, h, w, oh, ow,
                                      y, x);
         return;
     }

@@ -5,8 +5,11 @@
  * writing picks the format by extension and is atomic; the bicubic resize
  * keeps constants constant, reproduces linear ramps, antialiases when
  * reducing and agrees with its float twin; fit crops the centre; the box
- * blur keeps constants and spreads an impulse over k x k pixels. */
+ * blur keeps constants and spreads an impulse over k x k pixels; the
+ * per-value twins in resample_impl.h (what the GPU kernels compute) give
+ * the same planes as the resize and the blur. */
 #include "nn.h"
+#include "resample_impl.h"
 #include "test.h"
 
 #include <dirent.h>
@@ -805,6 +808,78 @@ static void test_blur(void)
     CHECK(lo >= 0 && hi <= H * W - 1);
 }
 
+/* The per-value forms of resample_impl.h (one output at a time, as the GPU
+ * computes them) against the table-driven resize and the running-sum blur
+ * of image.c, on random planes: a wrong tap range, weight or border would
+ * move values by far more than rounding. */
+static void test_point_twins(void)
+{
+    nn_rng r;
+    nn_rng_seed(&r, 17);
+    static const int rs[3][4] = {{7, 9, 11, 13}, {23, 17, 8, 6}, {10, 12, 10, 12}};
+    static const char *const what[3] = {"upscale 7x9 -> 11x13", "downscale 23x17 -> 8x6",
+                                        "same size 10x12"};
+    enum { C = 3 };
+    for (int t = 0; t < 3; t++) {
+        int h = rs[t][0], w = rs[t][1], oh = rs[t][2], ow = rs[t][3];
+        char name[120];
+        snprintf(name, sizeof name,
+                 "resize per point (nn_resize_point) = nn_resize_bicubic, %s, %d planes",
+                 what[t], C);
+        TEST(name);
+        float *src = malloc(sizeof(float) * C * h * w), *want = malloc(sizeof(float) * C * oh * ow);
+        for (int i = 0; i < C * h * w; i++)
+            src[i] = (float)nn_rng_normal(&r);
+        nn_resize_bicubic(src, C, h, w, want, oh, ow);
+        double top = 0, worst = 0;
+        for (int i = 0; i < C * oh * ow; i++)
+            top = fabs(want[i]) > top ? fabs(want[i]) : top;
+        for (int ch = 0; ch < C; ch++)
+            for (int y = 0; y < oh; y++)
+                for (int x = 0; x < ow; x++) {
+                    float got = nn_resize_point(src + (size_t)ch * h * w, h, w, oh, ow, y, x);
+                    double d = fabs((double)got - want[(ch * oh + y) * ow + x]);
+                    worst = d > worst || d != d ? d : worst;
+                }
+        CHECK_MSG(top > 0 && worst <= 1e-5 * top, "largest difference %.3g (values up to %.3g)",
+                  worst, top);
+        free(src), free(want);
+    }
+
+    enum { H = 9, W = 14, P = 2 };
+    static const int ks[5] = {1, 3, 5, 4, 41};
+    for (int t = 0; t < 5; t++) {
+        int k = ks[t], rad = k / 2;
+        char name[120];
+        snprintf(name, sizeof name,
+                 "blur per point (nn_box_point, rows then columns) = nn_blur_box, k = %d%s", k,
+                 k == 4 ? " (taken as 5)" : k > W ? " (wider than the plane)" : "");
+        TEST(name);
+        float img[P * H * W], tmp[P * H * W], got[P * H * W], mid[P * H * W];
+        for (int i = 0; i < P * H * W; i++)
+            img[i] = got[i] = (float)(2 * nn_rng_uniform(&r) - 1);
+        nn_blur_box(img, P, H, W, k, tmp);
+        if (k > 1) {
+            for (int p = 0; p < P; p++)
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++)
+                        mid[(p * H + y) * W + x] =
+                            nn_box_point(got + (p * H + y) * W, 1, W, rad, x);
+            for (int p = 0; p < P; p++)
+                for (int y = 0; y < H; y++)
+                    for (int x = 0; x < W; x++)
+                        got[(p * H + y) * W + x] =
+                            nn_box_point(mid + p * H * W + x, W, H, rad, y);
+        }
+        double worst = 0;
+        for (int i = 0; i < P * H * W; i++) {
+            double d = fabs((double)got[i] - img[i]);
+            worst = d > worst || d != d ? d : worst;
+        }
+        CHECK_MSG(worst <= 1e-6, "largest difference %.3g", worst);
+    }
+}
+
 int main(void)
 {
     const char *t = getenv("TMPDIR");
@@ -824,6 +899,7 @@ int main(void)
     test_fit();
     test_float_resize();
     test_blur();
+    test_point_twins();
     int rc = test_done();
     /* remove the run's files */
     DIR *d = opendir(dir);
