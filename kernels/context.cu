@@ -111,6 +111,12 @@ extern "C" int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_
     return 0;
 }
 
+extern "C" int nn_cuda_zero(nn_cuda *g, float *dev, size_t n, nn_error *e)
+{
+    CUDA_TRY(cudaMemsetAsync(dev, 0, n * sizeof(float), g->stream));
+    return 0;
+}
+
 extern "C" int nn_cuda_sync(nn_cuda *g, nn_error *e)
 {
     CUDA_TRY(cudaStreamSynchronize(g->stream));

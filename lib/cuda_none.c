@@ -39,6 +39,12 @@ int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_t n, nn_err
     return nn_fail(e, "this build of nn has no CUDA backend");
 }
 
+int nn_cuda_zero(nn_cuda *g, float *dev, size_t n, nn_error *e)
+{
+    (void)g, (void)dev, (void)n;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
 nn_cuda_layer *nn_cuda_layer_new(nn_cuda *g, const nn_layer *l, int max_batch, nn_error *e)
 {
     (void)g, (void)l, (void)max_batch;
@@ -145,4 +151,66 @@ size_t nn_cuda_memory_in_use(nn_cuda *g)
 {
     (void)g;
     return 0;
+}
+
+int nn_cuda_resize_bicubic(nn_cuda *g, const float *src, int planes, int h, int w, float *dst,
+                           int oh, int ow, nn_error *e)
+{
+    (void)g, (void)src, (void)planes, (void)h, (void)w, (void)dst, (void)oh, (void)ow;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_blur_box(nn_cuda *g, float *img, int planes, int h, int w, int k, float *tmp,
+                     nn_error *e)
+{
+    (void)g, (void)img, (void)planes, (void)h, (void)w, (void)k, (void)tmp;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_pixels(nn_cuda *g, nn_pixels_op op, const float *x, float *y, int n, int c,
+                   size_t plane, const float mean[4], const float std[4], nn_error *e)
+{
+    (void)g, (void)op, (void)x, (void)y, (void)n, (void)c, (void)plane, (void)mean, (void)std;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_channel_means(nn_cuda *g, const float *act, int n, nn_dims d, float *means,
+                          nn_error *e)
+{
+    (void)g, (void)act, (void)n, (void)d, (void)means;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_sums(nn_cuda *g, const float *x, size_t n, double sums[2], nn_error *e)
+{
+    (void)g, (void)x, (void)n, (void)sums;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+int nn_cuda_gather(nn_cuda *g, const float *x, size_t first, size_t stride, size_t count,
+                   float *out, nn_error *e)
+{
+    (void)g, (void)x, (void)first, (void)stride, (void)count, (void)out;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
+nn_cuda_stage *nn_cuda_stage_new(nn_cuda *g, size_t floats, nn_error *e)
+{
+    (void)g, (void)floats;
+    nn_fail(e, "this build of nn has no CUDA backend");
+    return NULL;
+}
+
+void nn_cuda_stage_free(nn_cuda_stage *st) { (void)st; }
+float *nn_cuda_stage_host(nn_cuda_stage *st, int slot) { (void)st, (void)slot; return NULL; }
+int nn_cuda_stage_send(nn_cuda_stage *st, int slot, size_t floats)
+{
+    (void)st, (void)slot, (void)floats;
+    return -1;
+}
+void nn_cuda_stage_release(nn_cuda_stage *st, int slot) { (void)st, (void)slot; }
+const float *nn_cuda_stage_take(nn_cuda_stage *st, int slot)
+{
+    (void)st, (void)slot;
+    return NULL;
 }

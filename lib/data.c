@@ -158,9 +158,12 @@ void nn_data_fill(const nn_data *d, const long *order, long epoch, long b,
 /* ---- the prefetch thread ------------------------------------------------ */
 
 /* Two slots: the producer fills slot k % 2 with batch k of the sequence
- * while the consumer holds the other one. */
+ * while the consumer holds the other one. With a stage, the slots' inputs
+ * are its host slots, sent on to the GPU once filled and released when
+ * handed back. */
 struct nn_loader {
     nn_data d;
+    nn_cuda_stage *stage; /* NULL: host memory only */
     long epoch, batch, end_epoch; /* the next batch the producer makes */
     long nbatches;
     long *order;        /* the order of the producer's epoch */
@@ -199,6 +202,8 @@ static void *producer(void *arg)
             l->order_epoch = l->epoch;
         }
         nn_data_fill(&l->d, l->order, l->epoch, l->batch, &l->slot[s]);
+        if (l->stage) /* on failure the batch is copied when used */
+            nn_cuda_stage_send(l->stage, s, (size_t)l->slot[s].n * l->d.h * l->d.w * l->d.c);
         if (++l->batch >= l->nbatches)
             l->batch = 0, l->epoch++;
         pthread_mutex_lock(&l->mu);
@@ -210,7 +215,7 @@ static void *producer(void *arg)
 }
 
 nn_loader *nn_loader_start(const nn_data *d, long epoch, long batch,
-                           long end_epoch, nn_error *e)
+                           long end_epoch, nn_cuda_stage *stage, nn_error *e)
 {
     if (d->batch < 1 || d->n < 1) {
         nn_fail(e, "no data to load (%ld samples, batch %d)", d->n, d->batch);
@@ -222,6 +227,7 @@ nn_loader *nn_loader_start(const nn_data *d, long epoch, long batch,
         return NULL;
     }
     l->d = *d;
+    l->stage = stage;
     l->epoch = epoch, l->batch = batch, l->end_epoch = end_epoch;
     l->nbatches = nn_data_batches(d);
     if (batch >= l->nbatches)
@@ -230,7 +236,8 @@ nn_loader *nn_loader_start(const nn_data *d, long epoch, long batch,
     size_t img = (size_t)d->h * d->w * d->c;
     l->order = malloc((size_t)d->n * sizeof *l->order);
     for (int s = 0; s < 2; s++) {
-        l->slot[s].x = malloc((size_t)d->batch * img * sizeof(float));
+        l->slot[s].x = stage ? nn_cuda_stage_host(stage, s)
+                             : malloc((size_t)d->batch * img * sizeof(float));
         l->slot[s].y = malloc((size_t)d->batch * sizeof(int));
     }
     if (!l->order || !l->slot[0].x || !l->slot[1].x || !l->slot[0].y || !l->slot[1].y) {
@@ -261,6 +268,8 @@ const nn_batch *nn_loader_next(nn_loader *l)
 {
     pthread_mutex_lock(&l->mu);
     if (l->holding) { /* hand the previous batch back */
+        if (l->stage) /* after the GPU's work on it */
+            nn_cuda_stage_release(l->stage, (int)((l->taken - 1) % 2));
         l->full[(l->taken - 1) % 2] = 0;
         l->holding = 0;
         pthread_cond_broadcast(&l->cv);
@@ -290,6 +299,8 @@ void nn_loader_stop(nn_loader *l)
         return;
     if (l->started) {
         pthread_mutex_lock(&l->mu);
+        if (l->stage && l->holding) /* a later loader may refill its slot */
+            nn_cuda_stage_release(l->stage, (int)((l->taken - 1) % 2));
         l->quit = 1;
         pthread_cond_broadcast(&l->cv);
         pthread_mutex_unlock(&l->mu);
@@ -298,7 +309,8 @@ void nn_loader_stop(nn_loader *l)
         pthread_cond_destroy(&l->cv);
     }
     for (int s = 0; s < 2; s++) {
-        free(l->slot[s].x);
+        if (!l->stage)
+            free(l->slot[s].x);
         free(l->slot[s].y);
     }
     free(l->order);

@@ -1,12 +1,13 @@
-/* exec.c - a model run on the CPU or on a GPU behind one interface, with
- * host buffers in and out: what nn-vis and the trainer need, whose inputs
- * (a batch) and results (a layer's output, the loss) are small next to
- * the network's work. On the CPU the calls are nn_model's; on a GPU the
- * model lives there (nn_cuda_model: weights, gradients and the optimizer's
- * state stay on the device), each call uploads its input and downloads its
- * result, and nothing is allocated after the first call of a size.
- * nn_exec_sync brings the weights back to the host model when they are to
- * be read there (saving, checks, pictures). */
+/* exec.c - a model run on the CPU or on a GPU behind one interface: what
+ * nn-vis, nn-featmap and the trainer need. On the CPU the calls are
+ * nn_model's; on a GPU the model lives there (nn_cuda_model: weights,
+ * gradients and the optimizer's state stay on the device). The _to/_from
+ * calls take and give host buffers (each uploads its input and downloads
+ * its result), the _at calls device buffers, and the reductions bring
+ * back only their results. A training batch made in the stage's host
+ * slots is on the device already. Nothing is allocated after the first
+ * call of a size. nn_exec_sync brings the weights back to the host model
+ * when they are to be read there (saving, checks, pictures). */
 #include "nn.h"
 
 #include <stdlib.h>
@@ -22,6 +23,10 @@ struct nn_exec {
     float *labels;         /* device: int labels or float targets of a batch */
     float *out;            /* host: a layer's output */
     size_t out_floats;
+    float *means;          /* device: channel means, made by the first that needs them */
+    size_t means_floats;
+    nn_cuda_stage *stage;  /* batches staged for the GPU (nn_exec_stage) */
+    int stage_tried;
 };
 
 void nn_exec_free(nn_exec *x)
@@ -32,6 +37,8 @@ void nn_exec_free(nn_exec *x)
         nn_cuda_free(x->g, x->dlast);
         nn_cuda_free(x->g, x->dx);
         nn_cuda_free(x->g, x->labels);
+        nn_cuda_free(x->g, x->means);
+        nn_cuda_stage_free(x->stage);
         nn_cuda_model_free(x->cm);
     }
     free(x->out);
@@ -95,18 +102,107 @@ static const float *download(nn_exec *x, const float *dev, int layer, int n, nn_
     return nn_cuda_download(x->g, x->out, dev, nout, e) < 0 ? NULL : x->out;
 }
 
+int nn_exec_forward(nn_exec *x, const float *in, int n, int last, const nn_pass *p,
+                    nn_error *e)
+{
+    if (!x->g)
+        return nn_model_forward_to(x->m, in, n, last, p) ? 0 : -1;
+    size_t nin = nn_dims_size(x->m->input) * (size_t)n;
+    const float *gin = NULL;
+    for (int s = 0; x->stage && !gin && s < 2; s++) /* a staged batch is there already */
+        if (in == nn_cuda_stage_host(x->stage, s))
+            gin = nn_cuda_stage_take(x->stage, s);
+    if (fits(x, n, e) < 0)
+        return -1;
+    if (!gin) {
+        float *up = nn_cuda_model_input(x->cm);
+        if (nn_cuda_upload(x->g, up, in, nin, e) < 0)
+            return -1;
+        gin = up;
+    }
+    return nn_cuda_model_forward_to(x->cm, gin, n, last, p, e) ? 0 : -1;
+}
+
 const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
+                                const nn_pass *p, nn_error *e)
+{
+    if (nn_exec_forward(x, in, n, last, p, e) < 0)
+        return NULL;
+    return nn_exec_output(x, last, n, e);
+}
+
+const float *nn_exec_forward_at(nn_exec *x, const float *in, int n, int last,
                                 const nn_pass *p, nn_error *e)
 {
     if (!x->g)
         return nn_model_forward_to(x->m, in, n, last, p);
-    size_t nin = nn_dims_size(x->m->input) * (size_t)n;
-    float *gin = nn_cuda_model_input(x->cm);
-    const float *a;
-    if (fits(x, n, e) < 0 || nn_cuda_upload(x->g, gin, in, nin, e) < 0 ||
-        !(a = nn_cuda_model_forward_to(x->cm, gin, n, last, p, e)))
-        return NULL;
-    return download(x, a, last, n, e);
+    return fits(x, n, e) < 0 ? NULL : nn_cuda_model_forward_to(x->cm, in, n, last, p, e);
+}
+
+int nn_exec_backward_at(nn_exec *x, int from, const float *dlast, float *dx, int n,
+                        const nn_pass *p, nn_error *e)
+{
+    if (!x->g) {
+        nn_model_backward_from(x->m, from, dlast, dx, n, p);
+        return 0;
+    }
+    if (fits(x, n, e) < 0)
+        return -1;
+    return nn_cuda_model_backward_from(x->cm, from, dlast, dx, n, p, e);
+}
+
+nn_cuda_stage *nn_exec_stage(nn_exec *x)
+{
+    if (x->g && !x->stage_tried) {
+        nn_error ignored; /* without it batches are copied as they come */
+        x->stage_tried = 1;
+        x->stage = nn_cuda_stage_new(x->g, nn_dims_size(x->m->input) * (size_t)x->max_batch,
+                                     &ignored);
+    }
+    return x->stage;
+}
+
+int nn_exec_channel_means(nn_exec *x, int layer, int n, float *means, nn_error *e)
+{
+    nn_dims d = x->m->layers[layer].out;
+    size_t k = (size_t)n * d.c;
+    if (!x->g) {
+        nn_channel_means(x->m->act[layer], n, d, means);
+        return 0;
+    }
+    if (k > x->means_floats) {
+        nn_cuda_free(x->g, x->means);
+        x->means_floats = 0;
+        if (!(x->means = nn_cuda_alloc(x->g, (size_t)x->max_batch * d.c, e)))
+            return -1;
+        x->means_floats = (size_t)x->max_batch * d.c;
+    }
+    if (nn_cuda_channel_means(x->g, nn_cuda_model_output(x->cm, layer), n, d, x->means, e) < 0)
+        return -1;
+    return nn_cuda_download(x->g, means, x->means, k, e);
+}
+
+int nn_exec_output_sums(nn_exec *x, int layer, int n, double sums[2], size_t first,
+                        size_t stride, float *vals, size_t *nvals, nn_error *e)
+{
+    size_t cnt = nn_dims_size(x->m->layers[layer].out) * (size_t)n;
+    size_t take = stride && first < cnt ? (cnt - first + stride - 1) / stride : 0;
+    if (x->g) {
+        const float *a = nn_cuda_model_output(x->cm, layer);
+        if (nn_cuda_sums(x->g, a, cnt, sums, e) < 0 ||
+            (take && nn_cuda_gather(x->g, a, first, stride, take, vals + *nvals, e) < 0))
+            return -1;
+        *nvals += take;
+        return 0;
+    }
+    const float *a = x->m->act[layer];
+    double s = 0, q = 0;
+    for (size_t k = 0; k < cnt; k++)
+        s += a[k], q += (double)a[k] * a[k];
+    sums[0] = s, sums[1] = q;
+    for (size_t j = 0; j < take; j++)
+        vals[(*nvals)++] = a[first + j * stride];
+    return 0;
 }
 
 const float *nn_exec_output(nn_exec *x, int layer, int n, nn_error *e)

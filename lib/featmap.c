@@ -165,12 +165,13 @@ int nn_featmap(nn_model *m, struct nn_cuda *gpu, int layer, const float *x, int 
     int rc = 0;
     for (int i = 0; i < n; i += batch) {
         int nb = n - i < batch ? n - i : batch;
-        const float *a = nn_exec_forward_to(ex, x + (size_t)i * in, nb, layer, &p, e);
-        if (!a) {
+        const float *a = NULL;
+        if (nn_exec_forward(ex, x + (size_t)i * in, nb, layer, &p, e) < 0 ||
+            nn_exec_channel_means(ex, layer, nb, means + (size_t)i * d.c, e) < 0 ||
+            (maps && !(a = nn_exec_output(ex, layer, nb, e)))) {
             rc = -1;
             break;
         }
-        nn_channel_means(a, nb, d, means + (size_t)i * d.c);
         if (maps)
             memcpy(maps + (size_t)i * out, a, (size_t)nb * out * sizeof(float));
     }
@@ -243,27 +244,21 @@ int nn_activation_stats(nn_model *m, struct nn_cuda *gpu, const float *x, int n,
     size_t in = nn_dims_size(m->input);
     for (int i = 0; rc == 0 && i < n; i += batch) {
         int nb = n - i < batch ? n - i : batch;
-        if (!nn_exec_forward_to(ex, x + (size_t)i * in, nb, last, &p, e)) {
+        if (nn_exec_forward(ex, x + (size_t)i * in, nb, last, &p, e) < 0) {
             rc = -1;
             break;
         }
         for (int j = 0; rc == 0 && j < nl; j++) {
-            size_t per = nn_dims_size(m->layers[layers[j]].out), cnt = (size_t)nb * per;
+            size_t per = nn_dims_size(m->layers[layers[j]].out);
             size_t base = (size_t)i * per; /* global index of this batch's first value */
-            const float *a = nn_exec_output(ex, layers[j], nb, e);
-            if (!a) {
+            size_t first = stride[j] ? (base + stride[j] - 1) / stride[j] * stride[j] - base : 0;
+            double sums[2];
+            if (nn_exec_output_sums(ex, layers[j], nb, sums, first, stride[j], out[j].values,
+                                    &out[j].count, e) < 0) {
                 rc = -1;
                 break;
             }
-            double s = 0, q = 0;
-            for (size_t k = 0; k < cnt; k++)
-                s += a[k], q += (double)a[k] * a[k];
-            sum[j] += s, sq[j] += q;
-            if (stride[j]) {
-                size_t first = (base + stride[j] - 1) / stride[j] * stride[j] - base;
-                for (size_t k = first; k < cnt; k += stride[j])
-                    out[j].values[out[j].count++] = a[k];
-            }
+            sum[j] += sums[0], sq[j] += sums[1];
         }
     }
     for (int j = 0; rc == 0 && j < nl; j++) {
@@ -359,10 +354,11 @@ int nn_top_images(nn_model *m, struct nn_cuda *gpu, int layer, int filter, const
     if (!ex)
         return -1;
     size_t in = nn_dims_size(m->input), per = (size_t)h * w * c;
-    nn_dims d = m->layers[layer].out;
-    size_t plane = (size_t)d.h * d.w;
+    int C = m->layers[layer].out.c;
     float *x = malloc((size_t)batch * in * sizeof *x);
-    if (!x) {
+    float *means = malloc((size_t)batch * C * sizeof *means);
+    if (!x || !means) {
+        free(x), free(means);
         nn_exec_free(ex);
         return nn_fail(e, "out of memory for a batch of %d", batch);
     }
@@ -371,22 +367,18 @@ int nn_top_images(nn_model *m, struct nn_cuda *gpu, int layer, int filter, const
     for (long r = 0; r < s->n; r += batch) {
         int nb = s->n - r < batch ? (int)(s->n - r) : batch;
         nn_input_from_u8(m, s->images + (size_t)r * per, nb, x);
-        const float *a = nn_exec_forward_to(ex, x, nb, layer, &p, e);
-        if (!a) {
-            free(x);
+        if (nn_exec_forward(ex, x, nb, layer, &p, e) < 0 ||
+            nn_exec_channel_means(ex, layer, nb, means, e) < 0) {
+            free(x), free(means);
             nn_exec_free(ex);
             return -1;
         }
         for (int i = 0; i < nb; i++) {
-            const float *q = a + ((size_t)i * d.c + (size_t)filter) * plane;
-            double sum = 0;
-            for (size_t j = 0; j < plane; j++)
-                sum += q[j];
-            nn_scored sc = {r + i, (float)(sum / (double)plane)};
+            nn_scored sc = {r + i, means[(size_t)i * C + (size_t)filter]};
             heap_offer(out, &nh, k, sc);
         }
     }
-    free(x);
+    free(x), free(means);
     nn_exec_free(ex);
     qsort(out, (size_t)nh, sizeof *out, stronger_first);
     *nout = nh;

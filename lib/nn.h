@@ -872,10 +872,12 @@ int nn_data_split(long n, float val, long limit, uint64_t seed, long **train,
 /* A prefetch thread: it makes batch k+1 while the caller trains on batch k
  * (two buffers, allocated at start). Batches come in order from (epoch,
  * batch) to the end of epoch end_epoch-1, exactly as nn_data_fill makes
- * them. */
+ * them. With a stage (not NULL) their inputs are made in its host slots
+ * and sent on to the GPU by the thread. */
 typedef struct nn_loader nn_loader;
+struct nn_cuda_stage;
 nn_loader *nn_loader_start(const nn_data *d, long epoch, long batch,
-                           long end_epoch, nn_error *e);
+                           long end_epoch, struct nn_cuda_stage *stage, nn_error *e);
 /* The next batch, valid until the next call; NULL after the last. */
 const nn_batch *nn_loader_next(nn_loader *l);
 double nn_loader_wait(const nn_loader *l); /* seconds next() waited for data */
@@ -1351,6 +1353,7 @@ float *nn_cuda_alloc(nn_cuda *g, size_t n, nn_error *e);
 void nn_cuda_free(nn_cuda *g, float *p);
 int nn_cuda_upload(nn_cuda *g, float *dev, const float *host, size_t n, nn_error *e);
 int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_t n, nn_error *e);
+int nn_cuda_zero(nn_cuda *g, float *dev, size_t n, nn_error *e); /* queued */
 /* The GPU side of layer l (which must outlive it) for batches of up to
  * max_batch: its parameters' values and gradients in device memory,
  * copied from l, and what its forward keeps for backward. */
@@ -1377,6 +1380,47 @@ int nn_cuda_optim_update(nn_cuda *g, const nn_optim *o, float *w, const float *g
 int nn_cuda_sync(nn_cuda *g, nn_error *e);
 /* Bytes of the GPU's memory in use (by every process) now. */
 size_t nn_cuda_memory_in_use(nn_cuda *g);
+
+/* Pixel and reduction work on device buffers (kernels/pixels.cu), queued
+ * on g's stream: the GPU counterparts of the CPU functions they name, for
+ * nn-vis (its images stay on the GPU across scales) and nn-featmap (only
+ * the reductions come back). planes = images * channels. */
+int nn_cuda_resize_bicubic(nn_cuda *g, const float *src, int planes, int h, int w, float *dst,
+                           int oh, int ow, nn_error *e); /* nn_resize_bicubic */
+int nn_cuda_blur_box(nn_cuda *g, float *img, int planes, int h, int w, int k, float *tmp,
+                     nn_error *e); /* nn_blur_box; tmp: planes*h*w floats */
+/* y = op(x) for x [n, c, plane], channel c using mean[min(c,3)] and
+ * std[min(c,3)] (a model's): (x - mean) / std, x * std + mean, or x
+ * clamped to [0, 1] with NaN as 0 (mean, std unused). y may be x. */
+typedef enum nn_pixels_op { NN_PIXELS_NORMALIZE, NN_PIXELS_DENORMALIZE, NN_PIXELS_CLAMP } nn_pixels_op;
+int nn_cuda_pixels(nn_cuda *g, nn_pixels_op op, const float *x, float *y, int n, int c,
+                   size_t plane, const float mean[4], const float std[4], nn_error *e);
+/* nn_channel_means of act [n, d] into means [n * d.c], both on the device. */
+int nn_cuda_channel_means(nn_cuda *g, const float *act, int n, nn_dims d, float *means,
+                          nn_error *e);
+/* The sum and the sum of squares, in double, of x[0..n) (device) into
+ * sums[0..1] (host); the same bits on every run. */
+int nn_cuda_sums(nn_cuda *g, const float *x, size_t n, double sums[2], nn_error *e);
+/* out[j] = x[first + j * stride] for j < count: x on the device, out on
+ * the host (the call waits for it). */
+int nn_cuda_gather(nn_cuda *g, const float *x, size_t first, size_t stride, size_t count,
+                   float *out, nn_error *e);
+
+/* Batches on their way to a GPU (kernels/stage.cu): two slots, each of
+ * page-locked host memory and device memory of `floats`, and a copy
+ * stream of their own. The loader's thread fills host slot s, and send
+ * copies it to the device on the copy stream, after the GPU's earlier use
+ * of that device slot (release) and before it returns; take makes the
+ * computing stream wait for that copy and gives the device slot (NULL
+ * when the send failed: the host slot still holds the batch). So batch
+ * k+1 crosses while batch k computes. */
+typedef struct nn_cuda_stage nn_cuda_stage;
+nn_cuda_stage *nn_cuda_stage_new(nn_cuda *g, size_t floats, nn_error *e);
+void nn_cuda_stage_free(nn_cuda_stage *st);
+float *nn_cuda_stage_host(nn_cuda_stage *st, int slot);
+int nn_cuda_stage_send(nn_cuda_stage *st, int slot, size_t floats);
+void nn_cuda_stage_release(nn_cuda_stage *st, int slot);
+const float *nn_cuda_stage_take(nn_cuda_stage *st, int slot);
 
 /* A whole model on the GPU (kernels/model.cu) for batches of up to
  * max_batch: parameters copied from m (which must outlive it), layers,
@@ -1413,8 +1457,29 @@ const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
                                 const nn_pass *p, nn_error *e);
 int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, int n,
                           const nn_pass *p, nn_error *e);
+/* forward_to without the result: it stays where the model runs. */
+int nn_exec_forward(nn_exec *x, const float *in, int n, int last, const nn_pass *p,
+                    nn_error *e);
 /* Layer layer's output of the last forward of n samples, on the host. */
 const float *nn_exec_output(nn_exec *x, int layer, int n, nn_error *e);
+/* Reductions of layer's output of the last forward of n samples, made
+ * where the model runs, only the results on the host: nn_channel_means
+ * into means [n, C]; and the sum and sum of squares (double) into sums,
+ * with every stride-th value from `first` (stride 0: none) appended to
+ * vals at *nvals. */
+int nn_exec_channel_means(nn_exec *x, int layer, int n, float *means, nn_error *e);
+int nn_exec_output_sums(nn_exec *x, int layer, int n, double sums[2], size_t first,
+                        size_t stride, float *vals, size_t *nvals, nn_error *e);
+/* As forward_to and backward_from with every buffer where the model runs
+ * (device memory on a GPU; made by nn_place_alloc): nothing crosses. */
+const float *nn_exec_forward_at(nn_exec *x, const float *in, int n, int last,
+                                const nn_pass *p, nn_error *e);
+int nn_exec_backward_at(nn_exec *x, int from, const float *dlast, float *dx, int n,
+                        const nn_pass *p, nn_error *e);
+/* The batch staging for a loader (nn_loader_start), made once: NULL on
+ * the CPU, or on a GPU where it cannot be made (then batches are copied
+ * as they come). A forward of one of its host slots uses the device copy. */
+nn_cuda_stage *nn_exec_stage(nn_exec *x);
 /* What softmax cross-entropy is taken on after the last forward of in
  * (out: the model's output), as nn_model_loss_backward takes it: the
  * input of a final softmax (fused, stable), else out; NULL (e set) when
@@ -1450,6 +1515,13 @@ const char *nn_option_name(int c, int li, const struct option *lo, char buf[32])
 /* Standard output takes one output: of the n outputs what[i], those with
  * on[i] go there; 0, or a usage error naming the first two. */
 int nn_one_stdout(const char *prog, const char *const *what, const int *on, int n);
+
+/* Memory where work runs: the host (g NULL) or g's device. alloc zeroes
+ * n floats; put and get copy n floats from and to the host. */
+float *nn_place_alloc(nn_cuda *g, size_t n, nn_error *e);
+void nn_place_free(nn_cuda *g, float *p);
+int nn_place_put(nn_cuda *g, float *dst, const float *host, size_t n, nn_error *e);
+int nn_place_get(nn_cuda *g, float *host, const float *src, size_t n, nn_error *e);
 
 /* A program's --device NAME (lib/device.c): cpu, cuda, or auto (the GPU
  * when the build has CUDA, a GPU is present and cuDNN and cuBLAS open;

@@ -491,7 +491,7 @@ static int evaluate(nn_exec *ex, nn_model *m, const nn_data *d, float *loss, flo
     float *targets = NULL;
     if (m->loss != NN_LOSS_XENT && !(targets = malloc((size_t)d->batch * k * sizeof *targets)))
         return nn_fail(e, "out of memory");
-    nn_loader *l = nn_loader_start(d, 0, 0, 1, e);
+    nn_loader *l = nn_loader_start(d, 0, 0, 1, NULL, e);
     if (!l) {
         free(targets);
         return -1;
@@ -611,7 +611,9 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
     nn_model *m = t->m;
     long nb = nn_data_batches(&t->train);
     int saved = -1; /* the epoch this run last checkpointed */
-    nn_loader *l = nn_loader_start(&t->train, t->epoch, t->batch, c->epochs, e);
+    /* on a GPU the batches cross while the one before computes */
+    nn_loader *l = nn_loader_start(&t->train, t->epoch, t->batch, c->epochs,
+                                   nn_exec_stage(t->ex), e);
     if (!l)
         return -1;
     int rc = 0;

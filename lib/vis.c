@@ -60,33 +60,62 @@ void nn_vis_result_free(nn_vis_result *r)
     r->nframes = 0;
 }
 
-/* ---- pixels and the model's input -------------------------------------- */
+/* ---- pixels, where the network runs ----------------------------------- */
 
-/* v [n, C, plane] pixels in [0,1] -> x: (v - mean[c]) / std[c]. */
-static void normalize(const nn_model *m, const float *v, float *x, int n, size_t plane)
+/* The images of a batch live beside the network: in host memory, or on
+ * the GPU (g), where only the pictures and measurements come back. */
+
+/* y = op(x) for x [n, C, plane] (nn_cuda_pixels' ops, here on the host). */
+static void pixels_host(nn_pixels_op op, const nn_model *m, const float *x, float *y, int n,
+                        size_t plane)
 {
     int C = m->input.c;
     for (int i = 0; i < n; i++)
         for (int c = 0; c < C; c++) {
             int k = c < 4 ? c : 3;
-            float mu = m->mean[k], inv = 1.0f / m->std[k];
+            float mu = m->mean[k], sd = m->std[k], inv = 1.0f / m->std[k];
             size_t o = ((size_t)i * C + c) * plane;
-            for (size_t p = 0; p < plane; p++)
-                x[o + p] = (v[o + p] - mu) * inv;
+            for (size_t p = 0; p < plane; p++) {
+                float t = x[o + p];
+                y[o + p] = op == NN_PIXELS_NORMALIZE ? (t - mu) * inv
+                         : op == NN_PIXELS_DENORMALIZE ? t * sd + mu
+                         : t < 0 ? 0 : t > 1 ? 1 : t != t ? 0 : t;
+            }
         }
 }
 
-static void denormalize(const nn_model *m, const float *x, float *v, int n, size_t plane)
+static int pixels(nn_cuda *g, nn_pixels_op op, const nn_model *m, const float *x, float *y,
+                  int n, size_t plane, nn_error *e)
 {
-    int C = m->input.c;
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < C; c++) {
-            int k = c < 4 ? c : 3;
-            float mu = m->mean[k], sd = m->std[k];
-            size_t o = ((size_t)i * C + c) * plane;
-            for (size_t p = 0; p < plane; p++)
-                v[o + p] = x[o + p] * sd + mu;
-        }
+    if (g)
+        return nn_cuda_pixels(g, op, x, y, n, m->input.c, plane, m->mean, m->std, e);
+    pixels_host(op, m, x, y, n, plane);
+    return 0;
+}
+
+/* v [planes, s, s] -> nv [planes, ns, ns]: bicubic, then a k x k box blur
+ * (tmp: planes*ns*ns floats). */
+static int upscale(nn_cuda *g, const float *v, int planes, int s, float *nv, int ns, int k,
+                   float *tmp, nn_error *e)
+{
+    if (g)
+        return nn_cuda_resize_bicubic(g, v, planes, s, s, nv, ns, ns, e) < 0 ||
+                       (k > 1 && nn_cuda_blur_box(g, nv, planes, ns, ns, k, tmp, e) < 0)
+                   ? -1
+                   : 0;
+    nn_resize_bicubic(v, planes, s, s, nv, ns, ns);
+    if (k > 1)
+        nn_blur_box(nv, planes, ns, ns, k, tmp);
+    return 0;
+}
+
+static int adam_step(nn_cuda *g, const nn_optim *o, float *x, const float *dx,
+                     float *const *slots, size_t n, float lr, long t, nn_error *e)
+{
+    if (g)
+        return nn_cuda_optim_update(g, o, x, dx, slots, n, lr, t, e);
+    nn_optim_update(o, x, dx, slots, n, lr, t);
+    return 0;
 }
 
 /* One image's pixels [C, plane], clamped to [0,1], in RGB order (the
@@ -104,19 +133,6 @@ static void to_rgb(const nn_model *m, const float *v, float *out, size_t plane)
 }
 
 /* ---- activation maximization ------------------------------------------- */
-
-/* The mean activation of filters[i] on sample i of act [n, d]. */
-static void filter_means(const float *act, nn_dims d, const int *filters, int n, float *out)
-{
-    size_t plane = (size_t)d.h * d.w;
-    for (int i = 0; i < n; i++) {
-        const float *p = act + ((size_t)i * d.c + (size_t)filters[i]) * plane;
-        double s = 0;
-        for (size_t j = 0; j < plane; j++)
-            s += p[j];
-        out[i] = (float)(s / (double)plane);
-    }
-}
 
 /* Floats per sample that a batch at the final size needs: activations of
  * layers 0..L, the backward buffers, and the pixel buffers. */
@@ -140,15 +156,53 @@ typedef struct group {
     int nscales;
 } group;
 
+/* The buffers of one scale where the network runs: the input x, its
+ * gradient dx, Adam's two slots, and the fixed gradient dy of layer L. */
+typedef struct scale_bufs {
+    float *x, *dx, *m1, *m2, *dy;
+} scale_bufs;
+
+static void scale_free(nn_cuda *g, scale_bufs *b)
+{
+    nn_place_free(g, b->x), nn_place_free(g, b->dx), nn_place_free(g, b->m1);
+    nn_place_free(g, b->m2), nn_place_free(g, b->dy);
+    memset(b, 0, sizeof *b);
+}
+
+/* loss_i = -mean over the map of channel f_i of layer L [n, d]: its
+ * gradient, made on the host and put in place. */
+static int scale_make(nn_cuda *g, scale_bufs *b, size_t total, nn_dims d, const int *filters,
+                      int n, nn_error *e)
+{
+    size_t dsize = (size_t)n * nn_dims_size(d), dplane = (size_t)d.h * d.w;
+    float *hdy = calloc(dsize, sizeof *hdy);
+    if (!hdy)
+        return nn_fail(e, "out of memory");
+    for (int i = 0; i < n; i++)
+        for (size_t p = 0; p < dplane; p++)
+            hdy[((size_t)i * d.c + (size_t)filters[i]) * dplane + p] = -1.0f / (float)dplane;
+    int rc = (b->x = nn_place_alloc(g, total, e)) && (b->dx = nn_place_alloc(g, total, e)) &&
+                     (b->m1 = nn_place_alloc(g, total, e)) &&
+                     (b->m2 = nn_place_alloc(g, total, e)) &&
+                     (b->dy = nn_place_alloc(g, dsize, e)) &&
+                     nn_place_put(g, b->dy, hdy, dsize, e) == 0
+                 ? 0
+                 : -1;
+    free(hdy);
+    return rc;
+}
+
 /* Optimizes the n filters of one batch; out[i] for filters[i]. */
 static int vis_group(const group *g, const int *filters, int n, nn_vis_result *out,
                      nn_error *e)
 {
     const nn_model *m = g->m;
     const nn_vis_cfg *c = g->c;
+    nn_cuda *gpu = c->gpu;
     int C = m->input.c, L = g->layer, rc = -1;
-    float *v = NULL, *x = NULL, *dx = NULL, *m1 = NULL, *m2 = NULL, *dy = NULL, *tmp = NULL;
-    float *acts = NULL, *means = NULL;
+    float *v = NULL, *nv = NULL, *btmp = NULL; /* where the network runs */
+    float *hv = NULL, *tmp = NULL, *acts = NULL; /* host */
+    scale_bufs b = {0};
     nn_model *r = NULL;
     nn_exec *ex = NULL; /* r on the CPU or the GPU */
     nn_optim o;
@@ -160,22 +214,23 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
     /* the starting noise, one stream per filter */
     int s = g->sizes[0];
     size_t plane = (size_t)s * s;
-    if (!(v = malloc((size_t)n * C * plane * sizeof *v)))
+    if (!(hv = malloc((size_t)n * C * plane * sizeof *hv)))
         goto oom;
     for (int i = 0; i < n; i++) {
         nn_rng rng;
         nn_rng_seed(&rng, nn_hash64(c->seed) ^ nn_hash64(0x5eed0000ULL + (uint64_t)filters[i]));
         for (size_t p = 0; p < (size_t)C * plane; p++)
-            v[(size_t)i * C * plane + p] =
+            hv[(size_t)i * C * plane + p] =
                 (float)(150 + (int)(nn_rng_uniform(&rng) * 30)) / 255.0f;
     }
+    if (!(v = nn_place_alloc(gpu, (size_t)n * C * plane, e)) ||
+        nn_place_put(gpu, v, hv, (size_t)n * C * plane, e) < 0)
+        goto done;
     for (int i = 0; i < n; i++) {
         out[i].filter = filters[i];
         if (c->keep_frames && !(out[i].frames = calloc((size_t)g->nscales, sizeof(nn_image))))
             goto oom;
     }
-    if (!(means = malloc((size_t)n * sizeof *means)))
-        goto oom;
 
     for (int k = 0; k < g->nscales; k++) {
         s = g->sizes[k];
@@ -185,54 +240,47 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
         nn_exec_free(ex);
         ex = NULL;
         nn_model_free(r);
-        if (!(r = nn_model_resized(m, L, in, e)) || !(ex = nn_exec_new(r, c->gpu, n, e)))
+        if (!(r = nn_model_resized(m, L, in, e)) || !(ex = nn_exec_new(r, gpu, n, e)))
             goto done;
         nn_dims d = r->layers[L].out;
-        size_t dsize = (size_t)n * nn_dims_size(d), dplane = (size_t)d.h * d.w;
-        free(x), free(dx), free(m1), free(m2), free(dy);
-        x = malloc(total * sizeof *x);
-        dx = malloc(total * sizeof *dx);
-        m1 = calloc(total, sizeof *m1);
-        m2 = calloc(total, sizeof *m2);
-        dy = calloc(dsize, sizeof *dy);
-        if (!x || !dx || !m1 || !m2 || !dy)
+        free(acts);
+        if (!(acts = malloc((size_t)n * d.c * sizeof *acts)))
             goto oom;
-        normalize(r, v, x, n, plane);
-        /* loss_i = -mean over the map of channel f_i: its gradient */
-        for (int i = 0; i < n; i++)
-            for (size_t p = 0; p < dplane; p++)
-                dy[((size_t)i * d.c + (size_t)filters[i]) * dplane + p] = -1.0f / (float)dplane;
+        if (scale_make(gpu, &b, total, d, filters, n, e) < 0 ||
+            pixels(gpu, NN_PIXELS_NORMALIZE, r, v, b.x, n, plane, e) < 0)
+            goto done;
         nn_pass pass;
         memset(&pass, 0, sizeof pass);
-        float *slots[2] = {m1, m2};
-        for (int t = 1; t <= c->steps; t++) {
-            const float *a = nn_exec_forward_to(ex, x, n, L, &pass, e);
-            if (!a)
+        float *slots[2] = {b.m1, b.m2};
+        for (int t = 1; t <= c->steps || (k == 0 && t == 1); t++) {
+            if (!nn_exec_forward_at(ex, b.x, n, L, &pass, e))
                 goto done;
-            if (k == 0 && t == 1) {
-                filter_means(a, d, filters, n, means);
+            if (k == 0 && t == 1) { /* where each filter starts */
+                if (nn_exec_channel_means(ex, L, n, acts, e) < 0)
+                    goto done;
                 for (int i = 0; i < n; i++)
-                    out[i].start = means[i];
+                    out[i].start = acts[(size_t)i * d.c + (size_t)filters[i]];
             }
-            if (nn_exec_backward_from(ex, L, dy, dx, n, &pass, e) < 0)
+            if (t > c->steps) /* --steps 0: measured only */
+                break;
+            if (nn_exec_backward_at(ex, L, b.dy, b.dx, n, &pass, e) < 0 ||
+                adam_step(gpu, &o, b.x, b.dx, slots, total, c->lr, t, e) < 0)
                 goto done;
-            nn_optim_update(&o, x, dx, slots, total, c->lr, t);
         }
-        if (k == 0 && c->steps < 1) {
-            const float *a = nn_exec_forward_to(ex, x, n, L, &pass, e);
-            if (!a)
-                goto done;
-            filter_means(a, d, filters, n, means);
-            for (int i = 0; i < n; i++)
-                out[i].start = means[i];
-        }
-        denormalize(r, x, v, n, plane);
+        if (pixels(gpu, NN_PIXELS_DENORMALIZE, r, b.x, v, n, plane, e) < 0)
+            goto done;
         if (c->keep_frames || c->log || k == g->nscales - 1) {
-            /* the image as it would be saved: clamped to [0,1] */
-            if (!(tmp = realloc(tmp, total * sizeof *tmp)))
+            /* the image as it would be saved: clamped to [0,1], RGB */
+            float *h1 = realloc(hv, total * sizeof *hv);
+            hv = h1 ? h1 : hv;
+            float *h2 = h1 ? realloc(tmp, total * sizeof *tmp) : NULL;
+            tmp = h2 ? h2 : tmp;
+            if (!h1 || !h2)
                 goto oom;
+            if (nn_place_get(gpu, hv, v, total, e) < 0)
+                goto done;
             for (int i = 0; i < n; i++)
-                to_rgb(r, v + (size_t)i * C * plane, tmp + (size_t)i * C * plane, plane);
+                to_rgb(r, hv + (size_t)i * C * plane, tmp + (size_t)i * C * plane, plane);
         }
         if (c->keep_frames)
             for (int i = 0; i < n; i++) {
@@ -242,18 +290,12 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
                 out[i].nframes = k + 1;
             }
         if (k == g->nscales - 1 || c->log) {
-            /* measure on the clamped image: to_rgb again swaps BGR back to the
-             * model's order (dx is free for this now) */
-            float *clamped = dx;
-            for (int i = 0; i < n; i++)
-                to_rgb(r, tmp + (size_t)i * C * plane, clamped + (size_t)i * C * plane, plane);
-            normalize(r, clamped, x, n, plane);
-            const float *a = nn_exec_forward_to(ex, x, n, L, &pass, e);
-            if (!a)
+            /* measured on that image: clamped, in the model's order */
+            if (pixels(gpu, NN_PIXELS_CLAMP, r, v, b.x, n, plane, e) < 0 ||
+                pixels(gpu, NN_PIXELS_NORMALIZE, r, b.x, b.x, n, plane, e) < 0 ||
+                !nn_exec_forward_at(ex, b.x, n, L, &pass, e) ||
+                nn_exec_channel_means(ex, L, n, acts, e) < 0)
                 goto done;
-            if (!(acts = malloc((size_t)n * d.c * sizeof *acts)))
-                goto oom;
-            nn_channel_means(a, n, d, acts);
             for (int i = 0; i < n; i++) {
                 const float *ai = acts + (size_t)i * d.c;
                 double other = 0;
@@ -268,8 +310,6 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
             }
             if (c->log)
                 fflush(c->log);
-            free(acts);
-            acts = NULL;
         }
         if (k == g->nscales - 1) {
             for (int i = 0; i < n; i++) {
@@ -281,24 +321,20 @@ static int vis_group(const group *g, const int *filters, int n, nn_vis_result *o
             }
             break;
         }
-        /* upscale and blur for the next scale */
+        /* upscale and blur for the next scale (this scale's buffers first
+         * give their memory back) */
+        scale_free(gpu, &b);
         int ns = g->sizes[k + 1];
-        size_t nplane = (size_t)ns * ns;
-        float *nv = malloc((size_t)n * C * nplane * sizeof *nv);
-        float *btmp = malloc((size_t)C * nplane * sizeof *btmp);
-        if (!nv || !btmp) {
-            free(nv), free(btmp);
-            goto oom;
-        }
-        for (int i = 0; i < n; i++) {
-            float *dst = nv + (size_t)i * C * nplane;
-            nn_resize_bicubic(v + (size_t)i * C * plane, C, s, s, dst, ns, ns);
-            if (c->blur > 1)
-                nn_blur_box(dst, C, ns, ns, c->blur, btmp);
-        }
-        free(btmp);
-        free(v);
+        size_t ntotal = (size_t)n * C * ns * ns;
+        if (!(nv = nn_place_alloc(gpu, ntotal, e)) ||
+            (c->blur > 1 && !(btmp = nn_place_alloc(gpu, ntotal, e))) ||
+            upscale(gpu, v, n * C, s, nv, ns, c->blur, btmp, e) < 0)
+            goto done;
+        nn_place_free(gpu, btmp);
+        nn_place_free(gpu, v);
+        btmp = NULL;
         v = nv;
+        nv = NULL;
     }
     rc = 0;
     goto done;
@@ -307,8 +343,9 @@ oom:
 done:
     nn_exec_free(ex);
     nn_model_free(r);
-    free(v), free(x), free(dx), free(m1), free(m2), free(dy), free(tmp);
-    free(acts), free(means);
+    scale_free(gpu, &b);
+    nn_place_free(gpu, v), nn_place_free(gpu, nv), nn_place_free(gpu, btmp);
+    free(hv), free(tmp), free(acts);
     return rc;
 }
 

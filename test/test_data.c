@@ -315,7 +315,7 @@ int main(int argc, char **argv)
         /* from the start over 3 epochs, and from the middle of epoch 1 */
         long starts[2][2] = {{0, 0}, {1, 3}};
         for (int t = 0; t < 2; t++) {
-            nn_loader *l = nn_loader_start(&dp, starts[t][0], starts[t][1], 3, &e);
+            nn_loader *l = nn_loader_start(&dp, starts[t][0], starts[t][1], 3, NULL, &e);
             if (!l) {
                 FAILF("%s", e.msg);
                 break;
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
         }
         CHECK_MSG(bad == 0 && count == 21 + 11, "%d of %ld batches differ", bad, count);
         /* stopping early joins the thread cleanly */
-        nn_loader *l = nn_loader_start(&dp, 0, 0, 100, &e);
+        nn_loader *l = nn_loader_start(&dp, 0, 0, 100, NULL, &e);
         CHECK(l && nn_loader_next(l) != NULL);
         nn_loader_stop(l);
         free(x);

@@ -10,7 +10,8 @@
  * bits. The losses and every optimizer (3 steps, with and without weight
  * decay) are compared the same way, a whole model as model_case says, and
  * the trainer (nn_trainer_run through nn_exec) as trainer_case and
- * resume_case say.
+ * resume_case say; the pixel and reduction kernels (resize, blur,
+ * normalize, channel means, sums, gather) as pixels_case says.
  * Without a GPU the cases skip (NN_REQUIRE_GPU=1 makes that a failure, for
  * make check-gpu); a build without CUDA must refuse to open one with a
  * clear message. */
@@ -679,7 +680,7 @@ static void vis_case(nn_cuda *g)
     int filters[2] = {1, 6}, layer = nn_model_find_layer(m, "conv2") + 2;
     nn_vis_cfg c;
     nn_vis_defaults(&c);
-    c.size = 16, c.upscaling_steps = 3, c.steps = 8;
+    c.size = 16, c.upscaling_steps = 3, c.steps = 8, c.keep_frames = 1;
     nn_vis_result cpu[2] = {{0}}, gpu[2] = {{0}};
     int rc = nn_vis_run(m, layer, filters, 2, &c, cpu, &e);
     c.gpu = g;
@@ -693,10 +694,369 @@ static void vis_case(nn_cuda *g)
             CHECK_MSG(fabsf(gpu[i].final - cpu[i].final) <= 0.05f * fabsf(cpu[i].final),
                       "filter %d: final %.7g on the GPU, %.7g on the CPU", filters[i],
                       gpu[i].final, cpu[i].final);
+            CHECK_MSG(gpu[i].nframes == 3 && gpu[i].frames[2].w == cpu[i].w,
+                      "filter %d: %d frames on the GPU, the last %d px wide (want 3, %d)",
+                      filters[i], gpu[i].nframes, gpu[i].nframes ? gpu[i].frames[2].w : 0,
+                      cpu[i].w);
         }
     for (int i = 0; i < 2; i++)
         nn_vis_result_free(&cpu[i]), nn_vis_result_free(&gpu[i]);
     nn_model_free(m);
+}
+
+/* ---- batches staged for the GPU (kernels/stage.cu) ------------------------- */
+
+/* The stage alone: a batch written in a host slot and sent is what the
+ * device slot holds, for both slots, again after a release and a refill;
+ * a send larger than the slots fails and take then gives NULL (the batch
+ * would be copied the slow way). Then the loader with the stage: the
+ * trainer's exec has a stage, every batch arrives in one of its host
+ * slots, and the model's output for a staged batch is the output for the
+ * same batch uploaded from ordinary memory, bit for bit. */
+static void stage_case(nn_cuda *g)
+{
+    TEST("GPU: the batch stage's slots carry their batches; the loader's staged batches "
+         "give the outputs of uploaded ones");
+    nn_error e;
+    enum { N = 1000 };
+    float got[N];
+    nn_cuda_stage *st = nn_cuda_stage_new(g, N, &e);
+    if (!st) {
+        FAILF("%s", e.msg);
+        return;
+    }
+    for (int round = 0; round < 2; round++)
+        for (int s = 0; s < 2; s++) {
+            float *h = nn_cuda_stage_host(st, s);
+            for (int i = 0; i < N; i++)
+                h[i] = (float)(i * 3 + s * 7 + round * 11);
+            const float *d = nn_cuda_stage_send(st, s, N) == 0 ? nn_cuda_stage_take(st, s) : NULL;
+            if (!d || nn_cuda_download(g, got, d, N, &e) < 0) {
+                FAILF("slot %d, round %d: %s", s, round, d ? e.msg : "send or take failed");
+                nn_cuda_stage_free(st);
+                return;
+            }
+            int bad = 0;
+            for (int i = 0; i < N; i++)
+                bad += got[i] != h[i];
+            CHECK_MSG(bad == 0, "slot %d, round %d: %d of %d values differ", s, round, bad, N);
+            nn_cuda_stage_release(st, s);
+        }
+    CHECK_MSG(nn_cuda_stage_send(st, 0, N + 1) < 0 && !nn_cuda_stage_take(st, 0),
+              "a send of %d floats into slots of %d did not fail", N + 1, N);
+    nn_cuda_stage_free(st);
+
+    nn_dataset d;
+    nn_train_cfg c;
+    small_setup(&d, &c);
+    nn_model *m = nn_model_from_arch(TRAIN_ARCH[1], "stage", 3, &e);
+    nn_exec *ex = m ? nn_exec_new(m, g, 16, &e) : NULL;
+    nn_cuda_stage *es = ex ? nn_exec_stage(ex) : NULL;
+    CHECK_MSG(es != NULL, "%s", !m || !ex ? e.msg : "the exec of a GPU made no stage");
+    if (es) {
+        nn_model_init_params(m, 2);
+        nn_data data = {.split = &d.train, .h = 8, .w = 8, .c = 1, .n = d.train.n,
+                        .batch = 16, .shuffle = 1, .seed = 3, .mean = {0.5f}, .std = {0.25f}};
+        nn_loader *l = nn_loader_start(&data, 0, 0, 2, es, &e);
+        size_t k = 3 * 16;
+        float *plain = malloc(64 * 16 * sizeof *plain), *want = malloc(k * sizeof *want);
+        nn_pass p = {0};
+        long batches = 0, staged = 0, same = 0;
+        const nn_batch *b;
+        while (l && plain && want && (b = nn_loader_next(l))) {
+            batches++;
+            staged += b->x == nn_cuda_stage_host(es, 0) || b->x == nn_cuda_stage_host(es, 1);
+            memcpy(plain, b->x, (size_t)b->n * 64 * sizeof *plain);
+            const float *o = nn_exec_forward_to(ex, plain, b->n, m->nlayers - 1, &p, &e);
+            if (!o)
+                break;
+            memcpy(want, o, (size_t)b->n * 3 * sizeof *want);
+            if (!(o = nn_exec_forward_to(ex, b->x, b->n, m->nlayers - 1, &p, &e)))
+                break;
+            same += memcmp(o, want, (size_t)b->n * 3 * sizeof *want) == 0;
+        }
+        CHECK_MSG(l && batches == 2 * nn_data_batches(&data),
+                  "%ld batches of %ld (%s)", batches, 2 * nn_data_batches(&data),
+                  l ? "" : e.msg);
+        CHECK_MSG(staged == batches && same == batches,
+                  "of %ld batches %ld were in the stage's slots and %ld gave the outputs of "
+                  "uploaded ones", batches, staged, same);
+        nn_loader_stop(l);
+        free(plain), free(want);
+    }
+    nn_exec_free(ex);
+    nn_model_free(m);
+    free(d.train.images), free(d.train.labels), free(d.test.images), free(d.test.labels);
+}
+
+/* ---- nn-featmap's studies (reductions on the GPU) ----------------------------- */
+
+/* Every got[i] within tol of want[i], relative to the largest |want|. */
+static void expect_near(const char *what, const float *got, const float *want, size_t n,
+                        double tol)
+{
+    double top = largest(want, NULL, n), worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= worst)) /* NaN counts as worst */
+            worst = d, at = i;
+    }
+    CHECK_MSG(worst <= tol * top + 1e-7, "%s: [%zu] %.8g on the GPU, %.8g on the CPU", what, at,
+              got[at], want[at]);
+}
+
+/* nn_featmap, nn_activation_stats and nn_top_images with the GPU against
+ * the CPU on fmnist's random-weight network and 7 random inputs in
+ * batches of 3: per-filter means and maps within 1e-4 (relative to the
+ * largest), means and stds within 1e-4, the same sampled values within
+ * 1e-4 and the same count, the same top rows (scores within 1e-4). */
+static void featmap_case(nn_cuda *g, nn_rng *r)
+{
+    TEST("GPU = CPU: nn-featmap's spikes, maps, activation statistics and top images");
+    nn_error e;
+    nn_model *m = nn_model_from_arch_file("data/arch/fmnist.nn", 10, &e);
+    if (!m) {
+        FAILF("%s", e.msg);
+        return;
+    }
+    nn_model_init_params(m, 6);
+    enum { N = 7 };
+    int layer = nn_model_find_layer(m, "conv2") + 2;
+    nn_dims d = m->layers[layer].out;
+    size_t in = nn_dims_size(m->input), out = nn_dims_size(d);
+    float *x = malloc(N * in * sizeof *x);
+    float *means[2] = {malloc(N * (size_t)d.c * sizeof(float)),
+                       malloc(N * (size_t)d.c * sizeof(float))};
+    float *maps[2] = {malloc(N * out * sizeof(float)), malloc(N * out * sizeof(float))};
+    fill(r, x, N * in);
+    for (int k = 0; k < 2; k++)
+        if (nn_featmap(m, k ? g : NULL, layer, x, N, 3, means[k], maps[k], &e) < 0)
+            FAILF("nn_featmap (%s): %s", k ? "GPU" : "CPU", e.msg);
+    expect_near("means", means[1], means[0], N * (size_t)d.c, 1e-4);
+    expect_near("maps", maps[1], maps[0], N * out, 1e-4);
+
+    int layers[2] = {1, layer};
+    nn_act_stats st[2][2];
+    for (int k = 0; k < 2; k++)
+        if (nn_activation_stats(m, k ? g : NULL, x, N, 3, layers, 2, 500, st[k], &e) < 0)
+            FAILF("nn_activation_stats (%s): %s", k ? "GPU" : "CPU", e.msg);
+    for (int j = 0; j < 2; j++) {
+        CHECK_MSG(fabs(st[1][j].mean - st[0][j].mean) <= 1e-4 * fabs(st[0][j].mean) + 1e-7 &&
+                      fabs(st[1][j].std - st[0][j].std) <= 1e-4 * st[0][j].std + 1e-7,
+                  "layer %d: mean %.8g std %.8g on the GPU, %.8g %.8g on the CPU", layers[j],
+                  st[1][j].mean, st[1][j].std, st[0][j].mean, st[0][j].std);
+        CHECK_MSG(st[1][j].count == st[0][j].count && st[0][j].count > 0,
+                  "layer %d: %zu sampled values on the GPU, %zu on the CPU", layers[j],
+                  st[1][j].count, st[0][j].count);
+        if (st[1][j].count == st[0][j].count)
+            expect_near("sampled values", st[1][j].values, st[0][j].values, st[0][j].count,
+                        1e-4);
+    }
+    nn_act_stats_free(st[0], 2), nn_act_stats_free(st[1], 2);
+
+    nn_split s;
+    random_split(&s, 40, 23); /* 8x8 gray: a network of that size */
+    nn_model *small = nn_model_from_arch(TRAIN_ARCH[0], "top", 3, &e);
+    nn_scored best[2][5];
+    int nb[2] = {0, 0};
+    if (small) {
+        nn_model_init_params(small, 7);
+        for (int k = 0; k < 2; k++)
+            if (nn_top_images(small, k ? g : NULL, 2, 1, &s, 8, 8, 1, 6, 5, best[k], &nb[k],
+                              &e) < 0)
+                FAILF("nn_top_images (%s): %s", k ? "GPU" : "CPU", e.msg);
+        int same = nb[0] == 5 && nb[1] == 5;
+        for (int i = 0; same && i < 5; i++)
+            same = best[0][i].index == best[1][i].index &&
+                   fabsf(best[0][i].score - best[1][i].score) <=
+                       1e-4f * fabsf(best[0][i].score) + 1e-6f;
+        CHECK_MSG(same, "top rows differ: first %ld (%.7g) on the GPU, %ld (%.7g) on the CPU",
+                  best[1][0].index, best[1][0].score, best[0][0].index, best[0][0].score);
+    } else
+        FAILF("%s", e.msg);
+    nn_model_free(small);
+    free(s.images), free(s.labels);
+    free(x), free(means[0]), free(means[1]), free(maps[0]), free(maps[1]);
+    nn_model_free(m);
+}
+
+/* ---- pixels and reductions (kernels/pixels.cu) ------------------------------ */
+
+/* A device copy of host (n floats), or NULL with the case failed. */
+static float *device_copy(nn_cuda *g, const float *host, size_t n)
+{
+    nn_error e;
+    float *d = nn_cuda_alloc(g, n, &e);
+    if (!d || nn_cuda_upload(g, d, host, n, &e) < 0) {
+        FAILF("%s", e.msg);
+        nn_cuda_free(g, d);
+        return NULL;
+    }
+    return d;
+}
+
+/* Each function of kernels/pixels.cu against its CPU counterpart on random
+ * data, the GPU's outputs starting as NaN: the resize (2 images x 3
+ * channels, 56x56 up to 67x67 and down to 23x31) and the box blur (k = 5
+ * and an even k = 4) as nn_resize_bicubic and nn_blur_box; normalize and
+ * denormalize (5 channels: the fifth takes mean[3] and std[3]) as vis.c
+ * computes them, and the clamp (NaN, infinities, out of range) to the
+ * same bits; nn_channel_means; the sums within 1e-12 of a host loop in
+ * double, the same bits twice; and a strided gather bit for bit. */
+static void pixels_case(nn_cuda *g, nn_rng *r)
+{
+    nn_error e;
+    enum { P = 2 * 3, H = 56, W = 56, UH = 67, UW = 67, DH = 23, DW = 31 };
+    size_t ns = (size_t)P * H * W, nu = (size_t)P * UH * UW, nd = (size_t)P * DH * DW;
+    float *src = malloc(ns * sizeof(float)), *up = malloc(nu * sizeof(float));
+    float *down = malloc(nd * sizeof(float)), *nans = malloc(nu * sizeof(float));
+    float *blur = malloc(nu * sizeof(float)), *tmp = malloc(nu * sizeof(float));
+    fill(r, src, ns);
+    for (size_t i = 0; i < nu; i++)
+        nans[i] = NAN;
+    nn_resize_bicubic(src, P, H, W, up, UH, UW);
+    nn_resize_bicubic(src, P, H, W, down, DH, DW);
+
+    TEST("GPU = CPU: bicubic resize of 2x3 planes, 56x56 to 67x67 and to 23x31");
+    float *gs = device_copy(g, src, ns), *gu = device_copy(g, nans, nu);
+    float *gd = device_copy(g, nans, nd), *gt = device_copy(g, nans, nu);
+    if (gs && gu && gd && gt) {
+        if (nn_cuda_resize_bicubic(g, gs, P, H, W, gu, UH, UW, &e) < 0 ||
+            nn_cuda_resize_bicubic(g, gs, P, H, W, gd, DH, DW, &e) < 0)
+            FAILF("%s", e.msg);
+        else {
+            expect(g, "upscaled", gu, up, nu, 0);
+            expect(g, "downscaled", gd, down, nd, 0);
+        }
+    }
+    static const int ks[2] = {5, 4};
+    for (int t = 0; t < 2 && gu && gt; t++) {
+        char name[96];
+        snprintf(name, sizeof name, "GPU = CPU: box blur k = %d of 2x3 planes of 67x67%s", ks[t],
+                 ks[t] == 4 ? " (taken as 5)" : "");
+        TEST(name);
+        memcpy(blur, up, nu * sizeof(float)); /* the same input on both sides */
+        nn_blur_box(blur, P, UH, UW, ks[t], tmp);
+        if (nn_cuda_upload(g, gu, up, nu, &e) < 0 ||
+            nn_cuda_blur_box(g, gu, P, UH, UW, ks[t], gt, &e) < 0)
+            FAILF("%s", e.msg);
+        else
+            expect(g, "blurred", gu, blur, nu, 0);
+    }
+
+    /* [n = 3, c = 5, 7 x 9]: values in about -3..3; the clamp's input
+     * also has NaN, infinities, 0, -0 and 1 */
+    enum { N = 3, C = 5 };
+    size_t plane = 7 * 9, np = (size_t)N * C * plane;
+    const float mean[4] = {0.485f, 0.456f, 0.406f, -0.25f}, sd[4] = {0.229f, 0.224f, 0.5f, 3};
+    float *x = malloc(np * sizeof(float)), *xc = malloc(np * sizeof(float));
+    float *want = malloc(np * sizeof(float));
+    fill(r, x, np);
+    memcpy(xc, x, np * sizeof(float));
+    xc[0] = NAN, xc[5] = INFINITY, xc[77] = -INFINITY, xc[100] = 1, xc[101] = 0, xc[102] = -0.0f;
+    float *gx = device_copy(g, x, np), *gc = device_copy(g, xc, np);
+    float *gy = device_copy(g, nans, np);
+    static const char *const ops[3] = {"normalize", "denormalize", "clamp to [0, 1]"};
+    for (int op = NN_PIXELS_NORMALIZE; op <= NN_PIXELS_CLAMP && gx && gc && gy; op++) {
+        char name[96];
+        snprintf(name, sizeof name, "GPU = CPU: pixels %s of [3, 5, 7x9]%s", ops[op],
+                 op == NN_PIXELS_CLAMP ? ", NaN and infinities among them"
+                                       : ", apart and in place");
+        TEST(name);
+        const float *in = op == NN_PIXELS_CLAMP ? xc : x;
+        for (int i = 0; i < N; i++)
+            for (int c = 0; c < C; c++) { /* vis.c's arithmetic */
+                int k = c < 4 ? c : 3;
+                float mu = mean[k], s = sd[k], inv = 1.0f / s;
+                size_t o = ((size_t)i * C + c) * plane;
+                for (size_t j = o; j < o + plane; j++) {
+                    float t = in[j];
+                    want[j] = op == NN_PIXELS_NORMALIZE     ? (t - mu) * inv
+                              : op == NN_PIXELS_DENORMALIZE ? t * s + mu
+                              : t < 0                       ? 0
+                              : t > 1                       ? 1
+                              : t != t                      ? 0
+                                                            : t;
+                }
+            }
+        const float *gin = op == NN_PIXELS_CLAMP ? gc : gx;
+        if (nn_cuda_upload(g, gy, nans, np, &e) < 0 ||
+            nn_cuda_pixels(g, (nn_pixels_op)op, gin, gy, N, C, plane, mean, sd, &e) < 0) {
+            FAILF("%s", e.msg);
+            continue;
+        }
+        expect(g, ops[op], gy, want, np, op == NN_PIXELS_CLAMP); /* the clamp: same bits */
+        if (op != NN_PIXELS_CLAMP) { /* y = x */
+            if (nn_cuda_upload(g, gy, x, np, &e) < 0 ||
+                nn_cuda_pixels(g, (nn_pixels_op)op, gy, gy, N, C, plane, mean, sd, &e) < 0)
+                FAILF("in place: %s", e.msg);
+            else
+                expect(g, "in place", gy, want, np, 0);
+        }
+    }
+
+    /* channel means of [3, 5, 13x30]: rows longer than a block's 256 threads */
+    TEST("GPU = CPU: channel means of [3, 5, 13x30] (nn_channel_means)");
+    nn_dims dm = {C, 13, 30};
+    size_t na = (size_t)N * nn_dims_size(dm);
+    float *act = malloc(na * sizeof(float)), *means = malloc(N * C * sizeof(float));
+    fill(r, act, na);
+    for (size_t i = 0; i < na; i++)
+        act[i] += (float)(i / (13 * 30)) * 0.1f; /* rows of different means */
+    nn_channel_means(act, N, dm, means);
+    float *ga = device_copy(g, act, na), *gm = device_copy(g, nans, N * C);
+    if (ga && gm) {
+        if (nn_cuda_channel_means(g, ga, N, dm, gm, &e) < 0)
+            FAILF("%s", e.msg);
+        else
+            expect(g, "means", gm, means, N * C, 0);
+    }
+
+    /* sums: more values than one sweep of the partial blocks, and fewer
+     * than there are threads */
+    static const size_t lens[2] = {300007, 1000};
+    float *v = malloc(lens[0] * sizeof(float));
+    fill(r, v, lens[0]);
+    for (size_t i = 0; i < lens[0]; i++)
+        v[i] += 0.5f; /* a sum far from 0 */
+    float *gv = device_copy(g, v, lens[0]);
+    for (int t = 0; t < 2 && gv; t++) {
+        char name[96];
+        size_t n = lens[t];
+        snprintf(name, sizeof name,
+                 "GPU: sums of %zu values within 1e-12 of the host's, the same bits twice", n);
+        TEST(name);
+        double s = 0, q = 0, got[2], again[2];
+        for (size_t i = 0; i < n; i++)
+            s += v[i], q += (double)v[i] * v[i];
+        if (nn_cuda_sums(g, gv, n, got, &e) < 0 || nn_cuda_sums(g, gv, n, again, &e) < 0) {
+            FAILF("%s", e.msg);
+            continue;
+        }
+        CHECK_MSG(fabs(got[0] - s) <= 1e-12 * fabs(s) && fabs(got[1] - q) <= 1e-12 * q,
+                  "sum %.17g, squares %.17g on the GPU; %.17g, %.17g on the host", got[0],
+                  got[1], s, q);
+        CHECK_MSG(memcmp(got, again, sizeof got) == 0, "two runs: %.17g %.17g, %.17g %.17g",
+                  got[0], got[1], again[0], again[1]);
+    }
+
+    /* gather: every 13th value from the 8th of v */
+    TEST("GPU: a strided gather gives the host's values bit for bit");
+    size_t first = 7, stride = 13, count = (lens[0] - first - 1) / stride + 1;
+    float *out = malloc(count * sizeof(float)), *ref = malloc(count * sizeof(float));
+    for (size_t j = 0; j < count; j++)
+        ref[j] = v[first + j * stride], out[j] = NAN;
+    if (gv && nn_cuda_gather(g, gv, first, stride, count, out, &e) < 0)
+        FAILF("%s", e.msg);
+    else if (gv)
+        CHECK_MSG(memcmp(out, ref, count * sizeof(float)) == 0, "gathered values differ");
+
+    nn_cuda_free(g, gs), nn_cuda_free(g, gu), nn_cuda_free(g, gd), nn_cuda_free(g, gt);
+    nn_cuda_free(g, gx), nn_cuda_free(g, gc), nn_cuda_free(g, gy), nn_cuda_free(g, ga);
+    nn_cuda_free(g, gm), nn_cuda_free(g, gv);
+    free(src), free(up), free(down), free(nans), free(blur), free(tmp), free(x), free(xc), free(want);
+    free(act), free(means), free(v), free(out), free(ref);
 }
 
 int main(void)
@@ -748,6 +1108,9 @@ int main(void)
     trainer_case(g, TRAIN_ARCH[2], "bce");
     resume_case(g);
     vis_case(g);
+    stage_case(g);
+    featmap_case(g, &r);
+    pixels_case(g, &r);
     nn_cuda_close(g);
     return test_done();
 }
