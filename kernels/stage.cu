@@ -63,13 +63,19 @@ extern "C" nn_cuda_stage *nn_cuda_stage_new(nn_cuda *g, size_t floats, nn_error 
         return NULL;
     }
     st->g = g, st->floats = floats;
-    if (cudaSetDevice(g->device) != cudaSuccess || make(st, e) < 0) {
+    cudaError_t s = cudaSetDevice(g->device);
+    if (s != cudaSuccess)
+        nn_fail(e, "CUDA: %s", cudaGetErrorString(s));
+    if (s != cudaSuccess || make(st, e) < 0) {
         nn_fail_within(e, "the batch staging on the GPU: ");
         nn_cuda_stage_free(st);
+        cudaGetLastError(); // the caller may go on without it: no stale error for its checks
         return NULL;
     }
     return st;
 }
+
+extern "C" size_t nn_cuda_stage_floats(const nn_cuda_stage *st) { return st->floats; }
 
 extern "C" float *nn_cuda_stage_host(nn_cuda_stage *st, int slot) { return st->host[slot]; }
 
@@ -103,8 +109,10 @@ extern "C" void nn_cuda_stage_release(nn_cuda_stage *st, int slot)
 
 extern "C" const float *nn_cuda_stage_take(nn_cuda_stage *st, int slot)
 {
-    if (!st->sent[slot] || cudaStreamWaitEvent(st->g->stream, st->ready[slot], 0) != cudaSuccess) {
-        cudaGetLastError();
+    if (!st->sent[slot])
+        return NULL;
+    if (cudaStreamWaitEvent(st->g->stream, st->ready[slot], 0) != cudaSuccess) {
+        cudaGetLastError(); // this call's own error: the batch goes the slow way
         return NULL;
     }
     return st->dev[slot];

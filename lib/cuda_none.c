@@ -202,6 +202,7 @@ nn_cuda_stage *nn_cuda_stage_new(nn_cuda *g, size_t floats, nn_error *e)
 }
 
 void nn_cuda_stage_free(nn_cuda_stage *st) { (void)st; }
+size_t nn_cuda_stage_floats(const nn_cuda_stage *st) { (void)st; return 0; }
 float *nn_cuda_stage_host(nn_cuda_stage *st, int slot) { (void)st, (void)slot; return NULL; }
 int nn_cuda_stage_send(nn_cuda_stage *st, int slot, size_t floats)
 {

@@ -228,12 +228,18 @@ nn_loader *nn_loader_start(const nn_data *d, long epoch, long batch,
     }
     l->d = *d;
     l->stage = stage;
+    size_t img = (size_t)d->h * d->w * d->c;
+    if (stage && (size_t)d->batch * img > nn_cuda_stage_floats(stage)) {
+        nn_fail(e, "batches of %d images of %zu values do not fit the GPU's staging of %zu",
+                d->batch, img, nn_cuda_stage_floats(stage));
+        free(l);
+        return NULL;
+    }
     l->epoch = epoch, l->batch = batch, l->end_epoch = end_epoch;
     l->nbatches = nn_data_batches(d);
     if (batch >= l->nbatches)
         l->batch = 0, l->epoch++;
     l->order_epoch = -1;
-    size_t img = (size_t)d->h * d->w * d->c;
     l->order = malloc((size_t)d->n * sizeof *l->order);
     for (int s = 0; s < 2; s++) {
         l->slot[s].x = stage ? nn_cuda_stage_host(stage, s)

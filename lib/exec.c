@@ -154,7 +154,7 @@ int nn_exec_backward_at(nn_exec *x, int from, const float *dlast, float *dx, int
 nn_cuda_stage *nn_exec_stage(nn_exec *x)
 {
     if (x->g && !x->stage_tried) {
-        nn_error ignored; /* without it batches are copied as they come */
+        nn_error ignored = {""}; /* without it batches are copied as they come */
         x->stage_tried = 1;
         x->stage = nn_cuda_stage_new(x->g, nn_dims_size(x->m->input) * (size_t)x->max_batch,
                                      &ignored);

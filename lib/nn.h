@@ -872,8 +872,9 @@ int nn_data_split(long n, float val, long limit, uint64_t seed, long **train,
 /* A prefetch thread: it makes batch k+1 while the caller trains on batch k
  * (two buffers, allocated at start). Batches come in order from (epoch,
  * batch) to the end of epoch end_epoch-1, exactly as nn_data_fill makes
- * them. With a stage (not NULL) their inputs are made in its host slots
- * and sent on to the GPU by the thread. */
+ * them. With a stage (not NULL; one loader at a time, its slots at least
+ * a batch) their inputs are made in its host slots and sent on to the
+ * GPU by the thread: the caller must not change them. */
 typedef struct nn_loader nn_loader;
 struct nn_cuda_stage;
 nn_loader *nn_loader_start(const nn_data *d, long epoch, long batch,
@@ -1417,6 +1418,7 @@ int nn_cuda_gather(nn_cuda *g, const float *x, size_t first, size_t stride, size
 typedef struct nn_cuda_stage nn_cuda_stage;
 nn_cuda_stage *nn_cuda_stage_new(nn_cuda *g, size_t floats, nn_error *e);
 void nn_cuda_stage_free(nn_cuda_stage *st);
+size_t nn_cuda_stage_floats(const nn_cuda_stage *st); /* a slot's size */
 float *nn_cuda_stage_host(nn_cuda_stage *st, int slot);
 int nn_cuda_stage_send(nn_cuda_stage *st, int slot, size_t floats);
 void nn_cuda_stage_release(nn_cuda_stage *st, int slot);
@@ -1445,11 +1447,12 @@ int nn_cuda_model_loss_backward(nn_cuda_model *cm, const void *labels, int n, fl
 int nn_cuda_model_step(nn_cuda_model *cm, nn_optim *o, float lr, nn_error *e);
 int nn_cuda_model_download(nn_cuda_model *cm, nn_optim *o, nn_error *e);
 
-/* A model run on the CPU (g NULL) or on the GPU g (lib/exec.c), with host
- * buffers: forward returns layer last's output for n samples (the model's
- * own buffer on the CPU, a copy downloaded from the GPU; NULL on failure),
- * and backward writes the input gradient (dx may be NULL). m must outlive
- * it; batches of up to max_batch. */
+/* A model run on the CPU (g NULL) or on the GPU g (lib/exec.c). With host
+ * buffers: forward_to returns layer last's output for n samples (the
+ * model's own buffer on the CPU, a copy downloaded from the GPU; NULL on
+ * failure), and backward_from writes the input gradient (dx may be NULL).
+ * The _at calls and the reductions below keep the work where it runs. m
+ * must outlive it; batches of up to max_batch. */
 typedef struct nn_exec nn_exec;
 nn_exec *nn_exec_new(nn_model *m, nn_cuda *g, int max_batch, nn_error *e);
 void nn_exec_free(nn_exec *x);
@@ -1471,14 +1474,16 @@ int nn_exec_channel_means(nn_exec *x, int layer, int n, float *means, nn_error *
 int nn_exec_output_sums(nn_exec *x, int layer, int n, double sums[2], size_t first,
                         size_t stride, float *vals, size_t *nvals, nn_error *e);
 /* As forward_to and backward_from with every buffer where the model runs
- * (device memory on a GPU; made by nn_place_alloc): nothing crosses. */
+ * (device memory on a GPU; made by nn_place_alloc): nothing crosses. The
+ * input must stay as it is until the backward has run (as on the CPU). */
 const float *nn_exec_forward_at(nn_exec *x, const float *in, int n, int last,
                                 const nn_pass *p, nn_error *e);
 int nn_exec_backward_at(nn_exec *x, int from, const float *dlast, float *dx, int n,
                         const nn_pass *p, nn_error *e);
-/* The batch staging for a loader (nn_loader_start), made once: NULL on
- * the CPU, or on a GPU where it cannot be made (then batches are copied
- * as they come). A forward of one of its host slots uses the device copy. */
+/* The batch staging for a loader (nn_loader_start), made once, with slots
+ * of max_batch inputs: NULL on the CPU, or on a GPU where it cannot be
+ * made (then batches are copied as they come). A forward of one of its
+ * host slots uses the device copy sent by the loader. */
 nn_cuda_stage *nn_exec_stage(nn_exec *x);
 /* What softmax cross-entropy is taken on after the last forward of in
  * (out: the model's output), as nn_model_loss_backward takes it: the
@@ -1517,7 +1522,8 @@ const char *nn_option_name(int c, int li, const struct option *lo, char buf[32])
 int nn_one_stdout(const char *prog, const char *const *what, const int *on, int n);
 
 /* Memory where work runs: the host (g NULL) or g's device. alloc zeroes
- * n floats; put and get copy n floats from and to the host. */
+ * n floats (on a GPU queued on its stream, before any later work); put
+ * and get copy n floats from and to the host. */
 float *nn_place_alloc(nn_cuda *g, size_t n, nn_error *e);
 void nn_place_free(nn_cuda *g, float *p);
 int nn_place_put(nn_cuda *g, float *dst, const float *host, size_t n, nn_error *e);

@@ -1,6 +1,7 @@
 /* resample_impl.h - the per-value arithmetic of bicubic resizing and box
  * blurring that the CPU (lib/image.c) and the GPU (kernels/pixels.cu)
- * share, so both compute each value by the same weights. */
+ * share, so both compute each value by the same weights (equal within
+ * rounding: the GPU fuses multiply-adds). */
 #ifndef NN_RESAMPLE_IMPL_H
 #define NN_RESAMPLE_IMPL_H
 
