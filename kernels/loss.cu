@@ -66,7 +66,8 @@ __global__ void sum_parts(const double *part, int n, double *out)
 extern "C" int nn_cuda_loss(nn_cuda *g, nn_loss_kind kind, const float *x, const void *target,
                             int n, int k, float *d, float *loss, nn_error *e)
 {
-    *loss = 0;
+    if (loss)
+        *loss = 0;
     if (n <= 0 || k <= 0)
         return 0;
     double *part = (double *)nn_cuda_workspace(g, ((size_t)n + 1) * sizeof(double), e), sum;
@@ -74,6 +75,8 @@ extern "C" int nn_cuda_loss(nn_cuda *g, nn_loss_kind kind, const float *x, const
         return -1;
     loss_rows<<<nn_cuda_blocks(n), 256, 0, g->stream>>>(kind, x, target, n, k, d, part);
     LAUNCHED();
+    if (!loss) // the gradient only: nothing to wait for
+        return 0;
     sum_parts<<<1, 1, 0, g->stream>>>(part, n, part + n);
     LAUNCHED();
     CUDA_TRY(cudaMemcpyAsync(&sum, part + n, sizeof sum, cudaMemcpyDeviceToHost, g->stream));

@@ -78,7 +78,8 @@ int nn_cuda_loss(nn_cuda *g, nn_loss_kind kind, const float *x, const void *targ
                  int k, float *d, float *loss, nn_error *e)
 {
     (void)g, (void)kind, (void)x, (void)target, (void)n, (void)k, (void)d;
-    *loss = 0;
+    if (loss)
+        *loss = 0;
     return nn_fail(e, "this build of nn has no CUDA backend");
 }
 
@@ -131,7 +132,8 @@ int nn_cuda_model_loss_backward(nn_cuda_model *cm, const void *labels, int n, fl
                                 const nn_pass *p, float *loss, nn_error *e)
 {
     (void)cm, (void)labels, (void)n, (void)dx, (void)p;
-    *loss = 0;
+    if (loss)
+        *loss = 0;
     return nn_fail(e, "this build of nn has no CUDA backend");
 }
 

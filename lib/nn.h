@@ -1371,7 +1371,8 @@ int nn_cuda_backward(nn_cuda_layer *d, const float *x, const float *y, const flo
                      float *dx, int n, const nn_pass *p, nn_error *e);
 /* The loss of kind on device buffers, as nn_loss_*: x [n, k], target int
  * labels [n] (xent) or floats [n, k], d (may be NULL) the gradient; the
- * mean comes back in *loss (the call waits for it). */
+ * mean comes back in *loss (the call waits for it), or with loss NULL is
+ * not taken (nothing waits: the gradient only). */
 int nn_cuda_loss(nn_cuda *g, nn_loss_kind kind, const float *x, const void *target, int n,
                  int k, float *d, float *loss, nn_error *e);
 /* nn_optim_update on device buffers: one launch for the n values. */
@@ -1428,8 +1429,8 @@ const float *nn_cuda_stage_take(nn_cuda_stage *st, int slot);
  * max_batch: parameters copied from m (which must outlive it), layers,
  * activations and backward buffers, all in device memory. The functions
  * are nn_model's on device buffers; forward returns the device output of
- * layer last (NULL on failure); labels are on the device (int for xent);
- * step keeps the optimizer's state on the GPU from its first call (o set
+ * layer last (NULL on failure); labels are on the device (int for xent),
+ * loss as nn_cuda_loss's (NULL: not taken, nothing waits); step keeps the optimizer's state on the GPU from its first call (o set
  * up by nn_optim_setup: zeros, or a resumed state). download copies the
  * values and gradients back into m, and the state into o (may be NULL). */
 typedef struct nn_cuda_model nn_cuda_model;

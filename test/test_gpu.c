@@ -205,6 +205,16 @@ static void loss_case(nn_cuda *g, nn_loss_kind kind, int n, int k, nn_rng *r)
         CHECK_MSG(fabsf(got - want) <= 1e-5f * fabsf(want) + 1e-6f, "loss %.8g on the GPU, %.8g on the CPU",
                   got, want);
         expect(g, "dloss", gd, d, xs, 0);
+        /* without the loss (NULL: not taken) the same gradient, written anew */
+        float *nans = malloc(xs * sizeof(float));
+        for (size_t i = 0; nans && i < xs; i++)
+            nans[i] = NAN;
+        if (!nans || nn_cuda_upload(g, gd, nans, xs, &e) < 0 ||
+            nn_cuda_loss(g, kind, gx, gt, n, k, gd, NULL, &e) < 0)
+            FAILF("%s", nans ? e.msg : "out of memory");
+        else
+            expect(g, "dloss (the loss not taken)", gd, d, xs, 0);
+        free(nans);
     }
     nn_cuda_free(g, gx), nn_cuda_free(g, gt), nn_cuda_free(g, gd);
     free(x), free(t), free(d), free(labels);
