@@ -111,6 +111,33 @@ extern "C" int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_
     return 0;
 }
 
+extern "C" float *nn_cuda_host_alloc(nn_cuda *g, size_t n, nn_error *e)
+{
+    (void)g;
+    void *p = NULL;
+    cudaError_t s = cudaHostAlloc(&p, (n ? n : 1) * sizeof(float), cudaHostAllocPortable);
+    if (s != cudaSuccess) {
+        cudaGetLastError(); // the caller may go on without it
+        nn_fail(e, "CUDA: %s (%zu floats of page-locked memory)", cudaGetErrorString(s), n);
+        return NULL;
+    }
+    return (float *)p;
+}
+
+extern "C" void nn_cuda_host_free(nn_cuda *g, float *p)
+{
+    (void)g;
+    if (p)
+        cudaFreeHost(p);
+}
+
+extern "C" int nn_cuda_upload_queued(nn_cuda *g, float *dev, const float *host, size_t n,
+                                     nn_error *e)
+{
+    CUDA_TRY(cudaMemcpyAsync(dev, host, n * sizeof(float), cudaMemcpyHostToDevice, g->stream));
+    return 0;
+}
+
 extern "C" int nn_cuda_zero(nn_cuda *g, float *dev, size_t n, nn_error *e)
 {
     CUDA_TRY(cudaMemsetAsync(dev, 0, n * sizeof(float), g->stream));

@@ -39,6 +39,21 @@ int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_t n, nn_err
     return nn_fail(e, "this build of nn has no CUDA backend");
 }
 
+float *nn_cuda_host_alloc(nn_cuda *g, size_t n, nn_error *e)
+{
+    (void)g, (void)n;
+    nn_fail(e, "this build of nn has no CUDA backend");
+    return NULL;
+}
+
+void nn_cuda_host_free(nn_cuda *g, float *p) { (void)g, (void)p; }
+
+int nn_cuda_upload_queued(nn_cuda *g, float *dev, const float *host, size_t n, nn_error *e)
+{
+    (void)g, (void)dev, (void)host, (void)n;
+    return nn_fail(e, "this build of nn has no CUDA backend");
+}
+
 int nn_cuda_zero(nn_cuda *g, float *dev, size_t n, nn_error *e)
 {
     (void)g, (void)dev, (void)n;

@@ -21,6 +21,7 @@ struct nn_exec {
     float *dlast, *dx;     /* device: the gradient in, the input gradient out (made
                               by the first backward_from: training needs neither) */
     float *labels;         /* device: int labels or float targets of a batch */
+    float *hlabels;        /* page-locked host copy they go up from (NULL: none) */
     float *out;            /* host: a layer's output */
     size_t out_floats;
     float *means;          /* device: channel means, made by the first that needs them */
@@ -37,6 +38,7 @@ void nn_exec_free(nn_exec *x)
         nn_cuda_free(x->g, x->dlast);
         nn_cuda_free(x->g, x->dx);
         nn_cuda_free(x->g, x->labels);
+        nn_cuda_host_free(x->g, x->hlabels);
         nn_cuda_free(x->g, x->means);
         nn_cuda_stage_free(x->stage);
         nn_cuda_model_free(x->cm);
@@ -72,6 +74,8 @@ nn_exec *nn_exec_new(nn_model *m, nn_cuda *g, int max_batch, nn_error *e)
     if (!(x->cm = nn_cuda_model_new(g, m, max_batch, e)) ||
         !(x->labels = nn_cuda_alloc(g, k * (size_t)max_batch, e)))
         goto fail;
+    nn_error ignored = {""}; /* without it labels go up the slow way */
+    x->hlabels = nn_cuda_host_alloc(g, k * (size_t)max_batch, &ignored);
     return x;
 fail:
     nn_exec_free(x);
@@ -230,7 +234,13 @@ int nn_exec_loss_backward(nn_exec *x, const void *labels, int n, const nn_pass *
     }
     size_t k = nn_dims_size(x->m->layers[x->m->nlayers - 1].out);
     size_t nl = x->m->loss == NN_LOSS_XENT ? (size_t)n : (size_t)n * k; /* 4-byte values */
-    if (fits(x, n, e) < 0 || nn_cuda_upload(x->g, x->labels, labels, nl, e) < 0)
+    if (fits(x, n, e) < 0)
+        return -1;
+    if (x->hlabels) { /* queued behind the forward: the loss's wait below covers the copy */
+        memcpy(x->hlabels, labels, nl * sizeof(float));
+        if (nn_cuda_upload_queued(x->g, x->labels, x->hlabels, nl, e) < 0)
+            return -1;
+    } else if (nn_cuda_upload(x->g, x->labels, labels, nl, e) < 0)
         return -1;
     return nn_cuda_model_loss_backward(x->cm, x->labels, n, NULL, p, loss, e);
 }

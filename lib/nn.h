@@ -1355,6 +1355,12 @@ void nn_cuda_free(nn_cuda *g, float *p);
 int nn_cuda_upload(nn_cuda *g, float *dev, const float *host, size_t n, nn_error *e);
 int nn_cuda_download(nn_cuda *g, float *host, const float *dev, size_t n, nn_error *e);
 int nn_cuda_zero(nn_cuda *g, float *dev, size_t n, nn_error *e); /* queued */
+/* Page-locked host memory of n floats, and an upload from it that is only
+ * queued: host must stay as it is until the GPU's next wait (a download,
+ * a sync). Uploads from other memory make the GPU's queue drain first. */
+float *nn_cuda_host_alloc(nn_cuda *g, size_t n, nn_error *e);
+void nn_cuda_host_free(nn_cuda *g, float *p);
+int nn_cuda_upload_queued(nn_cuda *g, float *dev, const float *host, size_t n, nn_error *e);
 /* The GPU side of layer l (which must outlive it) for batches of up to
  * max_batch: its parameters' values and gradients in device memory,
  * copied from l, and what its forward keeps for backward. */

@@ -629,22 +629,25 @@ int nn_trainer_run(nn_trainer *t, nn_error *e)
             lr = nn_schedule_lr(&c->schedule, t->o->lr, t->epoch, c->epochs, t->step);
             nn_pass p = {.train = 1, .seed = c->seed, .step = (uint64_t)t->step,
                          .param_grads = 1};
-            const float *out = nn_exec_forward_to(t->ex, b->x, b->n, m->nlayers - 1, &p, e);
-            if (!out || nn_exec_zero_grads(t->ex, e) < 0) {
+            /* on a GPU one wait per step: for the loss, the output after it */
+            if (nn_exec_forward(t->ex, b->x, b->n, m->nlayers - 1, &p, e) < 0 ||
+                nn_exec_zero_grads(t->ex, e) < 0) {
                 rc = step_failed(t, e);
                 break;
             }
-            int hits = count_correct(m, out, b->y, b->n);
             const void *labels = b->y;
             if (t->targets) {
                 one_hot(t->targets, b->y, b->n, t->d->classes);
                 labels = t->targets;
             }
             float loss;
-            if (nn_exec_loss_backward(t->ex, labels, b->n, &p, &loss, e) < 0) {
+            const float *out;
+            if (nn_exec_loss_backward(t->ex, labels, b->n, &p, &loss, e) < 0 ||
+                !(out = nn_exec_output(t->ex, m->nlayers - 1, b->n, e))) {
                 rc = step_failed(t, e);
                 break;
             }
+            int hits = count_correct(m, out, b->y, b->n);
             if (!isfinite(loss)) {
                 char what[64];
                 snprintf(what, sizeof what, "the loss is %s", isnan(loss) ? "NaN" : "infinite");
