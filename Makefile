@@ -39,8 +39,10 @@ endif
 NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
 ifneq ($(NVCC),)
 CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-NVCCFLAGS  ?= -O3 -std=c++17 -Ilib -Xcompiler -Wall,-Wextra -gencode arch=compute_80,code=sm_80 \
-              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+# Turing (7.5), Ampere and Ada (8.x), Hopper (9.0); newer GPUs compile the 9.0 PTX
+NVCCFLAGS  ?= -O3 -std=c++17 -Ilib -Xcompiler -Wall,-Wextra -gencode arch=compute_75,code=sm_75 \
+              -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+              -gencode arch=compute_90,code=compute_90
 CUDA_OBJS   = $(patsubst kernels/%.cu,$(BUILD)/kernels/%.o,$(wildcard kernels/*.cu))
 CUDA_LIBDIR = $(firstword $(wildcard $(CUDA_HOME)/lib64 $(CUDA_HOME)/targets/x86_64-linux/lib))
 # (cuDNN and cuBLAS are opened at run time: kernels/vendor.cu)

@@ -8,6 +8,11 @@ static int open_handles(nn_cuda *g, nn_error *e)
 {
     if (nn_vendor_load(e) < 0)
         return -1;
+    cudaDeviceProp prop;
+    CUDA_TRY(cudaGetDeviceProperties(&prop, g->device));
+    if (prop.major * 10 + prop.minor < 75) // the oldest the kernels are built for
+        return nn_fail(e, "GPU %d (%s) has compute capability %d.%d; nn needs 7.5 or newer",
+                       g->device, prop.name, prop.major, prop.minor);
     CUDA_TRY(cudaSetDevice(g->device));
     CUDA_TRY(cudaStreamCreateWithFlags(&g->stream, cudaStreamNonBlocking));
     CUDNN_TRY(V(cudnnCreate)(&g->cudnn));
@@ -16,6 +21,7 @@ static int open_handles(nn_cuda *g, nn_error *e)
     CUBLAS_TRY(V(cublasSetStream)(g->cublas, g->stream));
     // float32 products exactly (no TF32), as the CPU computes them
     CUBLAS_TRY(V(cublasSetMathMode)(g->cublas, CUBLAS_DEFAULT_MATH));
+    CUDA_TRY(cudaHostAlloc((void **)&g->loss_sum, sizeof(double), cudaHostAllocPortable));
     return 0;
 }
 
@@ -50,6 +56,8 @@ extern "C" void nn_cuda_close(nn_cuda *g)
     if (g->stream)
         cudaStreamSynchronize(g->stream);
     cudaFree(g->workspace);
+    if (g->loss_sum)
+        cudaFreeHost(g->loss_sum);
     if (g->cublas)
         V(cublasDestroy)(g->cublas);
     if (g->cudnn)
@@ -153,8 +161,13 @@ extern "C" int nn_cuda_sync(nn_cuda *g, nn_error *e)
 extern "C" size_t nn_cuda_memory_in_use(nn_cuda *g)
 {
     size_t free_b = 0, total = 0;
-    cudaSetDevice(g->device);
-    if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) {
+    int was = g->device; // the caller's current device is put back
+    cudaGetDevice(&was);
+    cudaError_t s = cudaSetDevice(g->device);
+    if (s == cudaSuccess)
+        s = cudaMemGetInfo(&free_b, &total);
+    cudaSetDevice(was);
+    if (s != cudaSuccess) {
         cudaGetLastError();
         return 0;
     }

@@ -56,7 +56,15 @@ struct nn_cuda {
     cublasHandle_t cublas;
     void *workspace; // cuDNN's scratch, grown to the largest asked for
     size_t workspace_bytes;
+    double *loss_sum; // page-locked: a loss's sum on its way to the host
 };
+
+// nn_cuda_loss in two steps, so that work queued between them (the
+// backward) overlaps the wait: queue writes d and, with want, queues the
+// sum to g->loss_sum; take waits for the stream and gives the mean.
+int nn_cuda_loss_queue(nn_cuda *g, nn_loss_kind kind, const float *x, const void *target, int n,
+                       int k, float *d, int want, nn_error *e);
+int nn_cuda_loss_take(nn_cuda *g, nn_loss_kind kind, int n, int k, float *loss, nn_error *e);
 
 // Returns g's workspace of at least bytes (NULL and e set on failure).
 void *nn_cuda_workspace(nn_cuda *g, size_t bytes, nn_error *e);

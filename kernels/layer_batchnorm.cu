@@ -52,9 +52,10 @@ __global__ void bn_grads(const float *x, const float *dy, const float *gamma, co
                          const float *istd, float *dgamma, float *dbeta, float *dx, int n, int C,
                          int hw)
 {
-    __shared__ float ps[256], pq[256];
+    __shared__ double ps[256], pq[256]; // in double, as the CPU adds them
     int c = blockIdx.x;
-    float mu = mean[c], is = istd[c], sdy = 0, sdyx = 0;
+    float mu = mean[c], is = istd[c];
+    double sdy = 0, sdyx = 0;
     size_t m = (size_t)n * hw;
     for (size_t j = threadIdx.x; j < m; j += blockDim.x) {
         size_t i = ((j / hw) * C + c) * hw + j % hw;
@@ -71,7 +72,7 @@ __global__ void bn_grads(const float *x, const float *dy, const float *gamma, co
         __syncthreads();
     }
     if (threadIdx.x == 0 && dgamma)
-        dgamma[c] += pq[0] * is, dbeta[c] += ps[0];
+        dgamma[c] += (float)(pq[0] * is), dbeta[c] += (float)ps[0];
 }
 
 static void release(nn_cuda_layer *d)

@@ -101,17 +101,24 @@ static int setup(nn_cuda_layer *d, nn_error *e)
     return 0;
 }
 
+// Workspace an algorithm may ask for before one that needs less is
+// preferred (the heuristics may rank an FFT first whose scratch would not
+// fit beside the network).
+#define WORKSPACE_SOFT_LIMIT ((size_t)1 << 30)
+
 // The first of the heuristics' ranking r[0..n) that runs in float32 (the
-// descriptor asks for FMA math; an entry that would need tensor-op math is
-// skipped), deterministic ones first, so that a run repeats bit for bit
-// where cuDNN has such an algorithm; -1: none.
+// descriptor stays at FMA math; an entry that would need tensor-op math
+// is skipped), deterministic ones first, so that a run repeats bit for
+// bit where cuDNN has such an algorithm, and within the workspace limit
+// before beyond it; -1: none.
 template <typename Perf> static int pick(const Perf *r, int n)
 {
-    for (int any = 0; any < 2; any++)
+    for (int pass = 0; pass < 3; pass++) // deterministic and small, small, any
         for (int i = 0; i < n; i++)
             if (r[i].status == CUDNN_STATUS_SUCCESS &&
                 (r[i].mathType == CUDNN_FMA_MATH || r[i].mathType == CUDNN_DEFAULT_MATH) &&
-                (any || r[i].determinism == CUDNN_DETERMINISTIC))
+                (pass > 0 || r[i].determinism == CUDNN_DETERMINISTIC) &&
+                (pass > 1 || r[i].memory <= WORKSPACE_SOFT_LIMIT))
                 return i;
     return -1;
 }

@@ -63,25 +63,41 @@ __global__ void sum_parts(const double *part, int n, double *out)
     *out = s;
 }
 
+int nn_cuda_loss_queue(nn_cuda *g, nn_loss_kind kind, const float *x, const void *target, int n,
+                       int k, float *d, int want, nn_error *e)
+{
+    *g->loss_sum = 0;
+    if (n <= 0 || k <= 0)
+        return 0;
+    double *part = (double *)nn_cuda_workspace(g, ((size_t)n + 1) * sizeof(double), e);
+    if (!part)
+        return -1;
+    loss_rows<<<nn_cuda_blocks(n), 256, 0, g->stream>>>(kind, x, target, n, k, d, part);
+    LAUNCHED();
+    if (!want) // the gradient only
+        return 0;
+    sum_parts<<<1, 1, 0, g->stream>>>(part, n, part + n);
+    LAUNCHED();
+    // into page-locked memory: queued, read by nn_cuda_loss_take
+    CUDA_TRY(cudaMemcpyAsync(g->loss_sum, part + n, sizeof(double), cudaMemcpyDeviceToHost,
+                             g->stream));
+    return 0;
+}
+
+int nn_cuda_loss_take(nn_cuda *g, nn_loss_kind kind, int n, int k, float *loss, nn_error *e)
+{
+    CUDA_TRY(cudaStreamSynchronize(g->stream));
+    double terms = kind == NN_LOSS_XENT ? n : (double)n * k;
+    *loss = n > 0 && k > 0 ? (float)(*g->loss_sum / terms) : 0;
+    return 0;
+}
+
 extern "C" int nn_cuda_loss(nn_cuda *g, nn_loss_kind kind, const float *x, const void *target,
                             int n, int k, float *d, float *loss, nn_error *e)
 {
     if (loss)
         *loss = 0;
-    if (n <= 0 || k <= 0)
-        return 0;
-    double *part = (double *)nn_cuda_workspace(g, ((size_t)n + 1) * sizeof(double), e), sum;
-    if (!part)
+    if (nn_cuda_loss_queue(g, kind, x, target, n, k, d, loss != NULL, e) < 0)
         return -1;
-    loss_rows<<<nn_cuda_blocks(n), 256, 0, g->stream>>>(kind, x, target, n, k, d, part);
-    LAUNCHED();
-    if (!loss) // the gradient only: nothing to wait for
-        return 0;
-    sum_parts<<<1, 1, 0, g->stream>>>(part, n, part + n);
-    LAUNCHED();
-    CUDA_TRY(cudaMemcpyAsync(&sum, part + n, sizeof sum, cudaMemcpyDeviceToHost, g->stream));
-    CUDA_TRY(cudaStreamSynchronize(g->stream));
-    double terms = kind == NN_LOSS_XENT ? n : (double)n * k;
-    *loss = (float)(sum / terms);
-    return 0;
+    return loss ? nn_cuda_loss_take(g, kind, n, k, loss, e) : 0;
 }

@@ -138,14 +138,17 @@ extern "C" int nn_cuda_model_loss_backward(nn_cuda_model *cm, const void *labels
         out = last ? cm->act[last - 1] : cm->x; // fused and stable, as on the CPU
         from = last - 1;
     }
-    if (nn_cuda_loss(cm->g, m->loss, out, labels, n, k, d, loss, e) < 0)
+    if (loss)
+        *loss = 0;
+    // the loss comes back while the backward runs: one wait, at the end
+    if (nn_cuda_loss_queue(cm->g, m->loss, out, labels, n, k, d, loss != NULL, e) < 0)
         return -1;
-    if (from >= 0)
-        return nn_cuda_model_backward_from(cm, from, d, dx, n, p, e);
-    if (dx) // the model is a lone softmax
+    if (from >= 0 && nn_cuda_model_backward_from(cm, from, d, dx, n, p, e) < 0)
+        return -1;
+    if (from < 0 && dx) // the model is a lone softmax
         CUDA_TRY(cudaMemcpyAsync(dx, d, (size_t)n * k * sizeof(float), cudaMemcpyDeviceToDevice,
                                  cm->g->stream));
-    return 0;
+    return loss ? nn_cuda_loss_take(cm->g, m->loss, n, k, loss, e) : 0;
 }
 
 // The optimizer's state so far (zero, or resumed) into device memory, or

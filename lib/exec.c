@@ -35,6 +35,8 @@ void nn_exec_free(nn_exec *x)
     if (!x)
         return;
     if (x->g) {
+        nn_error ignored = {""}; /* queued work may still use what is freed below */
+        nn_cuda_sync(x->g, &ignored);
         nn_cuda_free(x->g, x->dlast);
         nn_cuda_free(x->g, x->dx);
         nn_cuda_free(x->g, x->labels);

@@ -1346,6 +1346,8 @@ int nn_cuda_libraries(nn_error *e);
  * softmax and dropout (the CPU's masks) are kernels of their own. In a
  * build without CUDA, or without a GPU, nn_cuda_open fails saying which. */
 typedef struct nn_cuda nn_cuda; /* one GPU: cuDNN, cuBLAS, a stream, a workspace */
+/* nn_cuda_open makes the GPU the calling thread's current device; the
+ * context's calls expect it to stay so (one GPU per thread). */
 nn_cuda *nn_cuda_open(int device, nn_error *e);
 void nn_cuda_close(nn_cuda *g);
 /* Device memory of n floats (NULL and e set on failure), and copies
@@ -1498,7 +1500,8 @@ nn_cuda_stage *nn_exec_stage(nn_exec *x);
  * the GPU could not give it. */
 const float *nn_exec_logits(nn_exec *x, const float *in, const float *out, int n, nn_error *e);
 /* Training (nn_model's and nn_optim_step's rules): labels are int [n]
- * for xent, float targets [n, k] otherwise, on the host. */
+ * for xent, float targets [n, k] otherwise, on the host; loss_backward
+ * always gives the loss (not NULL). */
 int nn_exec_zero_grads(nn_exec *x, nn_error *e);
 int nn_exec_loss_backward(nn_exec *x, const void *labels, int n, const nn_pass *p, float *loss,
                           nn_error *e);
