@@ -319,7 +319,9 @@ int main(int argc, char **argv)
         return usage_error("--confusion-png - and %s both write to standard output; only one "
                            "output may be stdout: give --confusion-png a file name",
                            o.confusion ? "--confusion" : "the metrics table");
-    if (o.meters && check_meter_names(o.meters))
+    const nn_file_use files[] = {
+        {"-m", o.model, 0}, {"-d", o.data, 0}, {"--confusion-png", o.confusion_png, 1}};
+    if ((o.meters && check_meter_names(o.meters)) || nn_distinct_files(PROG, files, 3))
         return 2;
     int rc = nn_device_option(PROG, o.device, &o.dev);
     if (rc)

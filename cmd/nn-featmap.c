@@ -184,6 +184,25 @@ static int is_stdout(const char *path)
     return path && strcmp(path, "-") == 0;
 }
 
+/* No output over an input or another output: 0, or 2 after the message. */
+static int check_files(const opts *o, char **files, int nfiles)
+{
+    nn_file_use *f = malloc((size_t)(nfiles + 8) * sizeof *f);
+    if (!f)
+        return fprintf(stderr, "%s: out of memory\n", PROG), 2;
+    int n = 0;
+    f[n++] = (nn_file_use){"-m", o->model, 0}, f[n++] = (nn_file_use){"-a", o->arch, 0};
+    f[n++] = (nn_file_use){"-d", o->data, 0}, f[n++] = (nn_file_use){"-o", o->out, 1};
+    f[n++] = (nn_file_use){"--plot", o->plot, 1}, f[n++] = (nn_file_use){"--grid", o->grid, 1};
+    f[n++] = (nn_file_use){"--hist", o->hist, 1};
+    f[n++] = (nn_file_use){"--montage", o->montage, 1};
+    for (int i = 0; i < nfiles; i++)
+        f[n++] = (nn_file_use){"IMAGE", files[i], 0};
+    int rc = nn_distinct_files(PROG, f, n);
+    free(f);
+    return rc;
+}
+
 /* Usage checks after parsing: 0, or 2 after the message. */
 static int check_usage(const opts *o, int nfiles)
 {
@@ -203,6 +222,9 @@ static int check_usage(const opts *o, int nfiles)
         return usage_error("no inputs: give IMAGE files or --input random:N");
     if (!image_work && !o->hist && !o->data)
         return usage_error("nothing to do: give -o, --top, --plot, --grid, --hist or -d");
+    if (inputs && !image_work && !o->hist)
+        return usage_error("-d ranks the dataset's own images; IMAGE files and --input go "
+                           "with -o, --top, --plot, --grid or --hist");
     if (!o->layer && (image_work || o->data))
         return usage_error("-l LAYER is needed (an index or a layer name)");
     if (o->maps && !o->out)
@@ -298,6 +320,8 @@ int main(int argc, char **argv)
     }
     int nfiles = argc - optind;
     int urc = check_usage(&o, nfiles);
+    if (!urc)
+        urc = check_files(&o, argv + optind, nfiles);
     if (urc)
         return urc;
     if (check_outputs(&o))

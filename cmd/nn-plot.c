@@ -266,6 +266,12 @@ int main(int argc, char **argv)
         return usage_error("--ymin %s: a log y axis (--logy) needs it above 0", ymin);
     if (chart.logy && ymax && chart.ymax <= 0)
         return usage_error("--ymax %s: a log y axis (--logy) needs it above 0", ymax);
+    for (int i = optind; i < argc; i++) {
+        const char *path = strchr(argv[i], '=') ? strchr(argv[i], '=') + 1 : argv[i];
+        const nn_file_use files[] = {{"TSV", path, 0}, {"-o", out, 1}};
+        if (nn_distinct_files(PROG, files, 2))
+            return 2;
+    }
     nn_error e = {0};
     if (nn_check_output(out, &e) < 0) {
         fprintf(stderr, "nn-plot: %s\n", e.msg);

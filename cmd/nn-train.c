@@ -69,6 +69,12 @@ static int should_stop(void *ctx) { return (void)ctx, got_signal != 0; }
 #define PROG "nn-train"
 #define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
+/* Whether optimizer kind uses --momentum. */
+static int takes_momentum(nn_optim_kind k)
+{
+    return k == NN_OPT_MOMENTUM || k == NN_OPT_NESTEROV || k == NN_OPT_RMSPROP;
+}
+
 static int range(const char *opt, const char *s, float *lo, float *hi)
 {
     char *end, *end2;
@@ -209,6 +215,17 @@ int main(int argc, char **argv)
                                   : "-a ARCH.nn, -d DATA.h5 and -o OUTPUT are required");
     if (resume && arch)
         return usage_error("--resume takes the architecture from %s; drop -a %s", resume, arch);
+    if (out && strcmp(out, "-") == 0)
+        return usage_error("-o -: %s; name a file", sc.trials
+                               ? "--search draws its chart beside the results"
+                               : "the model is written after every epoch");
+    /* -o may name the checkpoint it resumes (as it does when left out) */
+    const nn_file_use files[] = {
+        {"-a", arch, 0}, {"-d", data, 0}, {"--resume", resume, 0},
+        {"-o", resume && out && nn_same_file(out, resume) ? NULL : out, 1},
+        {"--log", lc.tsv, 1}};
+    if (nn_distinct_files(PROG, files, 5))
+        return 2;
     if (sc.trials && resume)
         return usage_error("--search starts fresh models; it does not take --resume");
     if (sc.trials && !(cfg.val > 0))
@@ -221,6 +238,9 @@ int main(int argc, char **argv)
     nn_optim want;
     if (nn_optim_parse(&want, optim, &e) < 0)
         return usage_error("--optim: %s", e.msg);
+    if (!isnan(momentum) && (set_optim || !resume) && !takes_momentum(want.kind))
+        return usage_error("--momentum goes with --optim momentum, nesterov or rmsprop, not %s",
+                           nn_optim_name(want.kind));
     nn_device dev;
     int drc = nn_device_option(PROG, device, &dev);
     if (drc)
@@ -306,6 +326,11 @@ int main(int argc, char **argv)
         nn_model_init_params(m, cfg.seed);
     if (!isnan(lr)) o.lr = (float)lr;
     if (!isnan(wd)) o.wd = (float)wd;
+    if (!isnan(momentum) && !takes_momentum(o.kind)) {
+        nn_fail(&e, "%s was trained with %s, which has no --momentum", resume,
+                nn_optim_name(o.kind));
+        goto fail;
+    }
     if (!isnan(momentum)) o.momentum = (float)momentum;
     if (sched && nn_schedule_parse(&cfg.schedule, sched, &e) < 0)
         goto fail;

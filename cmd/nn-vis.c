@@ -197,6 +197,10 @@ int main(int argc, char **argv)
     if (!strcmp(out, "-") && frames && !strcmp(frames, "-"))
         return usage_error("-o - and --frames - both write to standard output; only one "
                            "output can be '-'");
+    const nn_file_use files[] = {
+        {"-m", model, 0}, {"--filters-from", from, 0}, {"-o", out, 1}, {"--frames", frames, 1}};
+    if (nn_distinct_files(PROG, files, 4))
+        return 2;
     nn_error e;
     if (nn_check_output(out, &e) < 0 || (frames && nn_check_output(frames, &e) < 0)) {
         fprintf(stderr, "nn-vis: %s\n", e.msg);
@@ -232,6 +236,11 @@ int main(int argc, char **argv)
     layer = nn_layer_lookup(m, layer_text, weights ? NN_NEED_CONV : NN_NEED_FILTERS, &e);
     if (layer < 0) {
         fprintf(stderr, "nn-vis: %s: %s\n", model, e.msg);
+        goto done;
+    }
+    if (file_layer >= 0 && layer != file_layer) {
+        fprintf(stderr, "nn-vis: %s ranks the filters of layer %d; -l %s is layer %d (leave "
+                "-l out to take the file's)\n", from, file_layer, layer_text, layer);
         goto done;
     }
     if (weights) {

@@ -4,9 +4,12 @@
 #include "nn.h"
 
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int nn_usage_error(const char *prog, const char *fmt, ...)
 {
@@ -97,5 +100,40 @@ int nn_one_stdout(const char *prog, const char *const *what, const int *on, int 
                                   "output can be '-'", what[first], what[i]);
         first = i;
     }
+    return 0;
+}
+
+int nn_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ha = stat(a, &sa) == 0, hb = stat(b, &sb) == 0;
+    if (ha && hb)
+        return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (ha || hb) /* one exists, the other does not */
+        return 0;
+    if (strcmp(a, b) == 0)
+        return 1;
+    char ca[PATH_MAX], cb[PATH_MAX], da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+    snprintf(ca, sizeof ca, "%s", a), snprintf(cb, sizeof cb, "%s", b);
+    snprintf(da, sizeof da, "%s", a), snprintf(db, sizeof db, "%s", b);
+    return strcmp(basename(ca), basename(cb)) == 0 && realpath(dirname(da), ra) &&
+           realpath(dirname(db), rb) && strcmp(ra, rb) == 0;
+}
+
+int nn_distinct_files(const char *prog, const nn_file_use *f, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            const nn_file_use *a = &f[i], *b = &f[j];
+            if (!a->path || !b->path || (!a->output && !b->output) ||
+                !strcmp(a->path, "-") || !strcmp(b->path, "-") || !nn_same_file(a->path, b->path))
+                continue;
+            if (a->output && b->output)
+                return nn_usage_error(prog, "%s and %s both write %s", a->option, b->option,
+                                      b->path);
+            const nn_file_use *in = a->output ? b : a, *out = a->output ? a : b;
+            return nn_usage_error(prog, "%s %s would overwrite the %s file it reads", out->option,
+                                  out->path, in->option);
+        }
     return 0;
 }

@@ -1527,6 +1527,20 @@ int nn_real_option(const char *prog, const char *name, const char *s, double min
 /* The option getopt_long returned as c (li: its index in lo, or -1 for a
  * short one) as the user names it: "--size" or "-b"; buf holds it. */
 const char *nn_option_name(int c, int li, const struct option *lo, char buf[32]);
+/* 1 when paths a and b name the same regular file, existing or to be
+ * made: the same inode, or the same name in the same directory. Devices
+ * and FIFOs (which outputs may share) never count. */
+int nn_same_file(const char *a, const char *b);
+/* The files of a command line: none written by two outputs or over an
+ * input it reads (devices, FIFOs, NULL and "-" aside). 0, or a usage error
+ * naming the two options ("-o x.h5 would overwrite the -d file it
+ * reads"). */
+typedef struct nn_file_use {
+    const char *option; /* as the user names it: "-o", "--log" */
+    const char *path;
+    int output;
+} nn_file_use;
+int nn_distinct_files(const char *prog, const nn_file_use *f, int n);
 /* Standard output takes one output: of the n outputs what[i], those with
  * on[i] go there; 0, or a usage error naming the first two. */
 int nn_one_stdout(const char *prog, const char *const *what, const int *on, int n);

@@ -42,7 +42,8 @@ int nn_vis_sizes(const nn_vis_cfg *c, int *sizes, int max)
     for (int k = 0; k < n; k++) {
         if (k < max)
             sizes[k] = (int)s;
-        s = (double)(int)(c->upscaling_factor * (int)s); /* int(factor * sz), as python */
+        double t = c->upscaling_factor * s; /* int(factor * sz), as python; held below */
+        s = t < 1e9 ? floor(t) : 1e9;      /* int's limit for the size check to refuse */
     }
     return n;
 }
@@ -377,6 +378,9 @@ int nn_vis_run(const nn_model *m, int layer, const int *filters, int n,
     if (sizes[nscales - 1] > 16384) {
         int last = sizes[nscales - 1];
         free(sizes);
+        if (last >= 1000000000) /* held there by nn_vis_sizes */
+            return nn_fail(e, "the last scale would be over 10^9 pixels wide; use a smaller "
+                           "--size, factor or fewer upscaling steps");
         return nn_fail(e, "the last scale would be %dx%d pixels; use a smaller --size, "
                        "factor or fewer upscaling steps", last, last);
     }
@@ -571,6 +575,13 @@ int nn_filters_read(const char *path, int k, int **filters, int *n, int *layer,
         return -1;
     int rc = 0, cnt;
     int *v = NULL;
+    for (size_t i = 0; i < (size_t)a->n * a->c; i++)
+        if (!isfinite(a->means[i])) {
+            nn_fail(e, "%s: mean %zu of the activation file is %g; its filters cannot be "
+                    "ranked", name, i, a->means[i]);
+            nn_acts_free(a);
+            return -1;
+        }
     if (a->ntop > 0) {
         cnt = k > 0 && k < a->ntop ? k : a->ntop;
         if ((v = malloc((size_t)cnt * sizeof *v)))

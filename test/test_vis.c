@@ -509,6 +509,12 @@ static void test_filter_lists(void)
     CHECK(n == 3 && f[0] == 1 && f[1] == 3 && f[2] == 2);
     free(f);
 
+    TEST("filters: an activation file with a NaN mean is an error naming the file");
+    means[6] = NAN;
+    CHECK(nn_acts_save(&a, path, &e) == 0);
+    CHECK_MSG(nn_filters_read(path, 3, &f, &n, &layer, &e) < 0 && strstr(e.msg, "a.h5") &&
+                  strstr(e.msg, "nan"), "%s", e.msg);
+
     TEST("filters: a file with no indices is an error");
     snprintf(path, sizeof path, "%s/bad.tsv", dir);
     fp = fopen(path, "w");

@@ -133,6 +133,9 @@ err "empty dataset split" 1 "empty.h5.*no images" -m model.h5 -d empty.h5
 err "missing model file" 1 "missing.h5: no such file" -m missing.h5 -d data.h5
 err "unknown meter (lists the valid ones)" 2 "'f1'.*accuracy.*auc" -m model.h5 -d data.h5 --meter accuracy,f1
 err "auc on a three-class model" 2 "two-class" -m model.h5 -d data.h5 --meter auc
+cp data.h5 data-copy.h5
+err "--confusion-png naming the dataset it reads" 2 "--confusion-png data.h5 would overwrite the -d file" -m model.h5 -d data.h5 --confusion-png data.h5
+check "the dataset it refused to overwrite stays" cmp -s data.h5 data-copy.h5
 # --device cuda: the same report where there is a GPU, else one line saying why not
 "$NN_BIN/nn-eval" -m model.h5 -d data.h5 --meter accuracy >cpu.txt 2>/dev/null
 "$NN_BIN/nn-eval" -m model.h5 -d data.h5 --meter accuracy --device cuda >gpu.txt 2>err; rc=$?

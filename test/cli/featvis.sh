@@ -220,9 +220,26 @@ err nn-vis "-o - and --frames - both on stdout" 2 "-o - and --frames - both writ
 err nn-vis "--size 0 names the option and range" 2 "^nn-vis: --size: '0' is not a whole number from 1 to 16384" -m m.h5 -l 4 -f 0 -o x.png --size 0
 err nn-vis "--steps -1 names the option and range" 2 "^nn-vis: --steps: '-1' is not a whole number >= 0" -m m.h5 -l 4 -f 0 -o x.png --steps -1
 err nn-vis "--cols -1 names the option and range" 2 "^nn-vis: --cols: '-1' is not a whole number >= 0" -m m.h5 -l 4 -f 0 -o x.png --cols -1
+err nn-vis "--upscaling-steps 1000 (sizes past int) says the last scale is too large" 1 "the last scale would be over 10^9 pixels wide" -m m.h5 -l 4 -f 0 -o x.png --size 28 --upscaling-steps 1000
+err nn-vis "--filters-from a file of another layer than -l" 1 "acts.h5 ranks the filters of layer 4; -l 3 is layer 3" -m m.h5 -l 3 --filters-from acts.h5 -o x.png
 err nn-vis "--upscaling-factor 0.5 names the option and range" 2 "^nn-vis: --upscaling-factor: '0.5' is not a number >= 1" -m m.h5 -l 4 -f 0 -o x.png --upscaling-factor 0.5
 err nn-vis "a missing value names the option" 2 "^nn-vis: option '--size' needs a value" -m m.h5 -l 4 -f 0 -o x.png --size
 err nn-vis "a missing model file" 1 "missing.h5" -m missing.h5 -l 4 -f 0 -o x.png
+cp m.h5 m-copy.h5
+err nn-vis "-o naming the model it reads" 2 "^nn-vis: -o m.h5 would overwrite the -m file it reads" -m m.h5 -l 4 -f 0 -o m.h5
+check "nn-vis: the model it refused to overwrite stays" cmp -s m.h5 m-copy.h5
+err nn-vis "-o and --frames naming one file" 2 "^nn-vis: -o and --frames both write .*one.gif" -m m.h5 -l 4 -f 0 -o one.gif --frames ./one.gif
+err nn-featmap "-o naming an input image" 2 "^nn-featmap: -o arch.png would overwrite the IMAGE file it reads" -m m.h5 -l 4 arch.png -o arch.png
+err nn-featmap "--grid naming the model" 2 "^nn-featmap: --grid m.h5 would overwrite the -m file it reads" -m m.h5 -l 4 arch.png --grid m.h5
+err nn-featmap "image files with -d alone (they would be ignored)" 2 "IMAGE files and --input go with" -m m.h5 -l 4 -d data.h5 --filter 1 --top-images 3 arch.png
+check "nn-featmap: the files it refused to overwrite stay" sh -c "cmp -s m.h5 m-copy.h5 && test ! -e one.gif"
+name="nn-featmap -o: 5000 inputs (their names past 64 KiB of attribute) write, and nn-vis reads the file"
+if "$NN_BIN/nn-featmap" -q -m m.h5 -l 4 --input random:5000 --top 2 -o many.h5 2>err &&
+   "$NN_BIN/nn-vis" -q -m m.h5 --filters-from many.h5 -o many.png $FAST 2>>err && [ -s many.png ]; then
+    pass "$name"
+else
+    fail "$name" "$(cat err)"
+fi
 err nn-vis "an unknown option" 2 "^nn-vis: unknown option '--bogus' (see nn-vis --help)$" -m m.h5 -l 4 -f 0 -o x.png --bogus
 err nn-vis "an unknown short option" 2 "^nn-vis: unknown option '-z' (see nn-vis --help)$" -m m.h5 -l 4 -f 0 -o x.png -qz
 # --device cuda runs where there is a GPU (and cuDNN), else says which is missing

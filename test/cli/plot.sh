@@ -17,6 +17,11 @@ else
     fail "$name" "$("$T" --info c.png 2>&1) $(cat err)"
 fi
 
+cp a.tsv a-copy.tsv
+"$P" -o a.tsv -y train_loss run=a.tsv >/dev/null 2>err
+check "-o naming a table it reads is a usage error (exit 2); the table stays" sh -c \
+    "test $? = 2 && grep -q -- '-o a.tsv would overwrite the TSV file it reads' err && cmp -s a.tsv a-copy.tsv"
+
 name="a table on stdin, a log y axis"
 if "$P" -o d.png -y train_loss --logy - <a.tsv 2>err && "$T" --info d.png | grep -q '^png '; then
     pass "$name"

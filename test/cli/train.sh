@@ -46,12 +46,39 @@ for o in foo adam:foo=1; do
     "$train" -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --optim $o >/dev/null 2>"$tmp/err"
     check "--optim $o is a usage error (exit 2)" sh -c "test $? = 2 && grep -q -- '--optim' '$tmp/err'"
 done
+"$train" -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --momentum 0.5 >/dev/null 2>"$tmp/err"
+check "--momentum with adam (which ignores it) is a usage error (exit 2)" sh -c \
+    "test $? = 2 && grep -q -- '--momentum goes with --optim momentum, nesterov or rmsprop, not adam' '$tmp/err'"
 "$train" -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --schedule foo >/dev/null 2>&1
 check "--schedule foo is a usage error (exit 2)" test $? = 2
 "$train" -a "$tmp/net.nn" -d "$tmp/d.h5" >/dev/null 2>&1
 check "a missing -o exits 2" test $? = 2
 "$train" -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --lr abc >/dev/null 2>&1
 check "a bad --lr exits 2" test $? = 2
+# an output over an input or another output is a usage error, and the file stays
+cp "$tmp/d.h5" "$tmp/same.h5"
+same() {
+    n=$1 pat=$2; shift 2
+    "$train" $T "$@" >/dev/null 2>"$tmp/err"; rc=$?
+    if [ $rc = 2 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q -- "$pat" "$tmp/err" &&
+       cmp -s "$tmp/d.h5" "$tmp/same.h5"; then
+        pass "$n"
+    else
+        fail "$n" "status $rc: $(cat "$tmp/err")"
+    fi
+}
+same "-o naming the -d dataset is a usage error; the dataset stays" \
+    "-o .*same.h5 would overwrite the -d file" -a "$tmp/net.nn" -d "$tmp/same.h5" -o "$tmp/same.h5"
+same "--log naming the dataset (another spelling of it) is a usage error" \
+    "--log .*would overwrite the -d file" -a "$tmp/net.nn" -d "$tmp/same.h5" -o "$tmp/x.h5" \
+    --log "$tmp/./same.h5"
+same "-o and --log naming one new file is a usage error" "-o and --log both write" \
+    -a "$tmp/net.nn" -d "$tmp/same.h5" -o "$tmp/new.h5" --log "$tmp/new.h5"
+same "-o - is a usage error (the model is written every epoch)" "-o -: the model is written" \
+    -a "$tmp/net.nn" -d "$tmp/same.h5" -o -
+same "--search -o - is a usage error (its chart goes beside the results)" "-o -: --search" \
+    --search 2 --val 0.2 -a "$tmp/net.nn" -d "$tmp/same.h5" -o -
+check "no file was made by those refusals" test ! -e "$tmp/new.h5" -a ! -e "$tmp/x.h5"
 missing=
 for opt in $(sed -n 's/^  *\(-., \)\{0,1\}\(--[a-z-]*\).*/\2/p' "$tmp/help"); do
     grep -qF -- "$(echo "$opt" | sed 's/-/\\-/g')" man/man1/nn-train.1 || missing="$missing $opt"
@@ -81,6 +108,14 @@ else
     fail "2 epochs + --resume 2 more: the same weights and optimizer state as 4 straight" "$(cat "$tmp/err")"
 fi
 check "a resumed run's TSV log has the earlier epochs too" test "$(wc -l <"$tmp/b.tsv")" = 5
+cp "$tmp/b.h5" "$tmp/b-copy.h5"
+"$train" $T --resume "$tmp/b.h5" -d "$tmp/d.h5" -o "$tmp/b2.h5" --log "$tmp/b.h5" 2>"$tmp/err"
+check "--log naming the --resume checkpoint is a usage error; the checkpoint stays" sh -c \
+    "test $? = 2 && grep -q -- '--log .*would overwrite the --resume file' '$tmp/err' &&
+     cmp -s '$tmp/b.h5' '$tmp/b-copy.h5'"
+"$train" $T --resume "$tmp/b.h5" -d "$tmp/d.h5" -e 5 -o "$tmp/./b.h5" 2>"$tmp/err"
+check "-o may name the --resume checkpoint (as when -o is left out)" sh -c \
+    "test $? = 0 && ! cmp -s '$tmp/b.h5' '$tmp/b-copy.h5'"
 "$train" $T --resume "$tmp/a.h5" -d "$tmp/d.h5" -e 4 2>"$tmp/err"
 rc=$?
 check "resuming a finished run is an error that says to raise --epochs" sh -c \
