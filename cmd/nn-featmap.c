@@ -210,6 +210,10 @@ static int check_usage(const opts *o, int nfiles)
         return usage_error("give a model (-m MODEL.h5) or an architecture (-a ARCH.nn)");
     if (o->init && !o->arch)
         return usage_error("--init goes with -a ARCH.nn (a model file has its weights)");
+    nn_init init;
+    nn_error e;
+    if (o->init && nn_init_parse(&init, o->init, &e) < 0)
+        return usage_error("--init: %s", e.msg);
     if (o->classes && !o->arch)
         return usage_error("--classes goes with -a ARCH.nn (a model file knows its classes)");
     long nrand = o->input ? number(o->input + 7, 1) : 0;

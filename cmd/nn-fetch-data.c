@@ -133,6 +133,27 @@ static void hold_signals(sigset_t *old)
     sigprocmask(SIG_BLOCK, &block, old);
 }
 
+/* Whether sig waits in pending and will end the program once let in. */
+static int ends(const sigset_t *pending, int sig)
+{
+    struct sigaction sa;
+    return sigismember(pending, sig) && sigaction(sig, NULL, &sa) == 0 &&
+           sa.sa_handler != SIG_IGN;
+}
+
+/* Lets a held signal in (it ends the program), saying first that the
+ * file it waited for is whole (rc 0) or not written. */
+static void release_signals(const sigset_t *old, const char *output, int rc)
+{
+    sigset_t pending;
+    if (sigpending(&pending) == 0 &&
+        (ends(&pending, SIGINT) || ends(&pending, SIGTERM) || ends(&pending, SIGHUP)))
+        fprintf(stderr, PROG ": interrupted; %s %s\n",
+                strcmp(output, "-") == 0 ? "stdout" : output,
+                rc == 0 ? "was written whole first" : "was not written");
+    sigprocmask(SIG_SETMASK, old, NULL);
+}
+
 /* A pretrained model of the registry into a model file; the exit status. */
 static int fetch_model(const nn_registry *r, const char *name, const nn_dataset_opts *o,
                        const char *output, int quiet)
@@ -146,7 +167,7 @@ static int fetch_model(const nn_registry *r, const char *name, const nn_dataset_
     sigset_t old;
     hold_signals(&old);
     int rc = nn_model_save(m, NULL, output, &e);
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    release_signals(&old, output, rc);
     if (rc < 0) {
         if (!ferror(stdout)) /* else the exit check says why stdout failed */
             fprintf(stderr, PROG ": %s\n", e.msg);
@@ -219,7 +240,7 @@ int main(int argc, char **argv)
             o.fetch.retries = (int)v;
             break;
         case OPT_THREADS:
-            if (int_arg("--threads", optarg, 1, 4096, &threads))
+            if (int_arg("--threads", optarg, 0, 4096, &threads))
                 return 2;
             break;
         case ':':
@@ -305,7 +326,7 @@ int main(int argc, char **argv)
     sigset_t old;
     hold_signals(&old);
     int rc = nn_dataset_save(d, output, &e);
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    release_signals(&old, output, rc);
     if (rc < 0) {
         if (!ferror(stdout)) /* else the exit check says why stdout failed */
             fprintf(stderr, PROG ": %s\n", e.msg);

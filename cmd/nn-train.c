@@ -289,8 +289,10 @@ int main(int argc, char **argv)
         if (nn_train_check_fit(m, resume, d, data, &e) < 0)
             goto fail;
         nn_train_cfg saved = cfg;
-        if (nn_train_state_settings(m->train_state, &cfg, &e) < 0)
+        if (nn_train_state_settings(m->train_state, &cfg, &e) < 0) {
+            nn_fail_within(&e, "%s: ", resume);
             goto fail;
+        }
         if (set_epochs) cfg.epochs = saved.epochs;
         if (set_batch) cfg.batch = saved.batch;
         if (set_seed) cfg.seed = saved.seed;

@@ -125,6 +125,10 @@ int nn_distinct_files(const char *prog, const nn_file_use *f, int n)
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++) {
             const nn_file_use *a = &f[i], *b = &f[j];
+            if (a->path && b->path && !a->output && !b->output && !strcmp(a->path, "-") &&
+                !strcmp(b->path, "-"))
+                return nn_usage_error(prog, "%s - and %s - both read standard input; only one "
+                                      "input can be '-'", a->option, b->option);
             if (!a->path || !b->path || (!a->output && !b->output) ||
                 !strcmp(a->path, "-") || !strcmp(b->path, "-") || !nn_same_file(a->path, b->path))
                 continue;

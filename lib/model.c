@@ -102,11 +102,14 @@ fail:
 
 nn_model *nn_model_from_arch_file(const char *path, int classes, nn_error *e)
 {
-    FILE *f = fopen(path, "rb");
+    int in = strcmp(path, "-") == 0; /* standard input */
+    FILE *f = in ? stdin : fopen(path, "rb");
     if (!f) {
         nn_fail(e, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
+    if (in)
+        path = "stdin";
     size_t cap = 4096, n = 0;
     char *text = malloc(cap);
     while (text) {
@@ -119,7 +122,8 @@ nn_model *nn_model_from_arch_file(const char *path, int classes, nn_error *e)
         text = t;
     }
     int bad = ferror(f);
-    fclose(f);
+    if (!in)
+        fclose(f);
     if (!text || bad) {
         free(text);
         nn_fail(e, "%s: cannot read", path);

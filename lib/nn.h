@@ -1532,9 +1532,9 @@ const char *nn_option_name(int c, int li, const struct option *lo, char buf[32])
  * and FIFOs (which outputs may share) never count. */
 int nn_same_file(const char *a, const char *b);
 /* The files of a command line: none written by two outputs or over an
- * input it reads (devices, FIFOs, NULL and "-" aside). 0, or a usage error
- * naming the two options ("-o x.h5 would overwrite the -d file it
- * reads"). */
+ * input it reads (devices, FIFOs, NULL and "-" aside), and no two inputs
+ * from standard input ("-"). 0, or a usage error naming the two options
+ * ("-o x.h5 would overwrite the -d file it reads"). */
 typedef struct nn_file_use {
     const char *option; /* as the user names it: "-o", "--log" */
     const char *path;

@@ -419,8 +419,8 @@ nn_trainer *nn_trainer_new(nn_model *m, nn_optim *o, const nn_dataset *d,
     if (m->train_state && resume(t, e) < 0)
         goto fail;
     if (t->epoch >= c->epochs) {
-        nn_fail(e, "the model has been trained for %d epochs already; ask for more with --epochs",
-                t->epoch);
+        nn_fail(e, "the model has been trained for %d epochs already and --epochs is %d: "
+                "ask for more", t->epoch, c->epochs);
         goto fail;
     }
     return t;

@@ -229,6 +229,7 @@ cp m.h5 m-copy.h5
 err nn-vis "-o naming the model it reads" 2 "^nn-vis: -o m.h5 would overwrite the -m file it reads" -m m.h5 -l 4 -f 0 -o m.h5
 check "nn-vis: the model it refused to overwrite stays" cmp -s m.h5 m-copy.h5
 err nn-vis "-o and --frames naming one file" 2 "^nn-vis: -o and --frames both write .*one.gif" -m m.h5 -l 4 -f 0 -o one.gif --frames ./one.gif
+err nn-vis "-m - and --filters-from - (two inputs from stdin)" 2 "^nn-vis: -m - and --filters-from - both read standard input" -m - -l 4 --filters-from - -o x.png
 err nn-featmap "-o naming an input image" 2 "^nn-featmap: -o arch.png would overwrite the IMAGE file it reads" -m m.h5 -l 4 arch.png -o arch.png
 err nn-featmap "--grid naming the model" 2 "^nn-featmap: --grid m.h5 would overwrite the -m file it reads" -m m.h5 -l 4 arch.png --grid m.h5
 err nn-featmap "image files with -d alone (they would be ignored)" 2 "IMAGE files and --input go with" -m m.h5 -l 4 -d data.h5 --filter 1 --top-images 3 arch.png

@@ -79,6 +79,10 @@ same "-o - is a usage error (the model is written every epoch)" "-o -: the model
 same "--search -o - is a usage error (its chart goes beside the results)" "-o -: --search" \
     --search 2 --val 0.2 -a "$tmp/net.nn" -d "$tmp/same.h5" -o -
 check "no file was made by those refusals" test ! -e "$tmp/new.h5" -a ! -e "$tmp/x.h5"
+same "-a - and -d - is a usage error (one input from stdin)" "-a - and -d - both read standard input" \
+    -a - -d - -o "$tmp/x.h5"
+"$train" $T -a - -d "$tmp/d.h5" -o "$tmp/stdin.h5" -e 1 <"$tmp/net.nn" 2>"$tmp/err"
+check "-a - reads the architecture from standard input" sh -c "test $? = 0 && test -s '$tmp/stdin.h5'"
 missing=
 for opt in $(sed -n 's/^  *\(-., \)\{0,1\}\(--[a-z-]*\).*/\2/p' "$tmp/help"); do
     grep -qF -- "$(echo "$opt" | sed 's/-/\\-/g')" man/man1/nn-train.1 || missing="$missing $opt"
