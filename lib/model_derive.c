@@ -58,8 +58,17 @@ nn_model *nn_model_resized(const nn_model *m, int last, nn_dims in, nn_error *e)
     nn_error sub;
     nn_model *r = nn_model_from_arch(text, file, m->classes, &sub);
     free(text);
-    if (!r) {
-        nn_fail(e, "the network does not take %dx%d inputs (%s)", in.h, in.w, sub.msg);
+    if (!r) { /* the parser's "input CxHxW:LINE: " names no file the user knows */
+        const char *why = sub.msg;
+        size_t fl = strlen(file);
+        if (strncmp(why, file, fl) == 0 && why[fl] == ':') {
+            const char *p = why + fl + 1;
+            while (*p >= '0' && *p <= '9')
+                p++;
+            if (p[0] == ':' && p[1] == ' ')
+                why = p + 2;
+        }
+        nn_fail(e, "the network does not take %dx%d inputs (%s)", in.h, in.w, why);
         return NULL;
     }
     /* the same layers, so the same parameters unless a size changed */
