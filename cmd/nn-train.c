@@ -258,9 +258,13 @@ int main(int argc, char **argv)
             fpath[n - 4] = 0;
         strcat(fpath, ".png");
     }
+    /* the directories this run makes, removed again if it fails before it
+     * writes anything into them */
+    char *made_plot = lc.plot_dir && !sc.trials ? nn_missing_prefix(lc.plot_dir) : NULL;
+    char *made_logs = lc.logdir && !sc.trials ? nn_missing_prefix(lc.logdir) : NULL;
     if (check_outputs(out ? out : resume, fpath, &lc, &e) < 0) {
         fprintf(stderr, "nn-train: %s\n", e.msg);
-        free(fpath);
+        free(fpath), free(made_plot), free(made_logs);
         return 1;
     }
     nn_set_threads(threads);
@@ -397,7 +401,18 @@ int main(int argc, char **argv)
 fail:
     fprintf(stderr, "%snn-train: %s\n", r.tty && !quiet ? "\r\033[K" : "", e.msg);
     rc = 1;
+    if (made_plot)
+        nn_rmdir_up(lc.plot_dir, made_plot);
+    if (made_logs) {
+        char sub[4096];
+        for (int k = 0; k < 2; k++) {
+            snprintf(sub, sizeof sub, "%s/%s", lc.logdir, k ? "test" : "train");
+            nn_rmdir_up(sub, sub);
+        }
+        nn_rmdir_up(lc.logdir, made_logs);
+    }
 done:
+    free(made_plot), free(made_logs);
     nn_train_log_close(r.log, NULL, NULL);
     nn_trainer_free(t);
     nn_cuda_close(gpu);

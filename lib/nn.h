@@ -50,6 +50,11 @@ int nn_check_output(const char *path, nn_error *e);
 /* mkdir -p: dir and its missing parents; then dir must be a writable
  * directory ("DIR: not a directory" when a file is in the way). */
 int nn_mkdir_p(const char *dir, nn_error *e);
+/* The shallowest prefix of dir that does not exist (what nn_mkdir_p would
+ * make first; malloc'd), NULL when dir exists. nn_rmdir_up undoes it:
+ * removes dir and its parents up to top while they are empty. */
+char *nn_missing_prefix(const char *dir);
+void nn_rmdir_up(const char *dir, const char *top);
 /* Registers an exit check: when standard output could not be written (a
  * full disk, a closed pipe), the program exits 1 after "PROG: standard
  * output: write failed: WHY" (EPIPE without the message). */

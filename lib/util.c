@@ -285,6 +285,37 @@ int nn_mkdir_p(const char *dir, nn_error *e)
     return 0;
 }
 
+char *nn_missing_prefix(const char *dir)
+{
+    struct stat st;
+    char *p = strdup(dir);
+    if (!p || stat(dir, &st) == 0) {
+        free(p);
+        return NULL;
+    }
+    for (char *s = p + 1; *s; s++) /* the first component that is not there */
+        if (*s == '/') {
+            *s = 0;
+            if (stat(p, &st) != 0)
+                return p;
+            *s = '/';
+        }
+    return p;
+}
+
+void nn_rmdir_up(const char *dir, const char *top)
+{
+    size_t n = strlen(top);
+    char *p = strdup(dir);
+    while (p && strlen(p) >= n && rmdir(p) == 0) {
+        char *slash = strrchr(p, '/');
+        if (!slash || strlen(p) == n)
+            break;
+        *slash = 0;
+    }
+    free(p);
+}
+
 static const char *stdout_prog = "nn";
 
 /* At exit: standard output flushed, or the exit status says it failed. */

@@ -79,6 +79,14 @@ same "-o - is a usage error (the model is written every epoch)" "-o -: the model
 same "--search -o - is a usage error (its chart goes beside the results)" "-o -: --search" \
     --search 2 --val 0.2 -a "$tmp/net.nn" -d "$tmp/same.h5" -o -
 check "no file was made by those refusals" test ! -e "$tmp/new.h5" -a ! -e "$tmp/x.h5"
+printf 'input 1x12x12\nbogus\n' >"$tmp/bad.nn"
+mkdir -p "$tmp/keep"
+"$train" $T -a "$tmp/bad.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --plot "$tmp/nd1/sub" \
+    --logdir "$tmp/nd2/x" >/dev/null 2>"$tmp/err"
+"$train" $T -a "$tmp/bad.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --plot "$tmp/keep/sub" >/dev/null 2>>"$tmp/err"
+check "a run that fails before training removes the --plot and --logdir directories it made" \
+    sh -c "grep -q \"unknown layer 'bogus'\" '$tmp/err' && test ! -e '$tmp/nd1' -a ! -e '$tmp/nd2' \
+           -a -d '$tmp/keep' -a ! -e '$tmp/keep/sub'"
 same "-a - and -d - is a usage error (one input from stdin)" "-a - and -d - both read standard input" \
     -a - -d - -o "$tmp/x.h5"
 "$train" $T -a - -d "$tmp/d.h5" -o "$tmp/stdin.h5" -e 1 <"$tmp/net.nn" 2>"$tmp/err"
