@@ -261,7 +261,12 @@ static int build_image(h5_content_fn content, const void *arg, size_t estimate,
     hid_t fapl = new_fapl(), file = -1;
     /* the 1.8 file format: attributes past 64 KiB (the names of thousands
      * of inputs) go to dense storage instead of failing */
-    if (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
+#if H5_VERSION_GE(1, 10, 2)
+    H5F_libver_t v18 = H5F_LIBVER_V18;
+#else
+    H5F_libver_t v18 = H5F_LIBVER_LATEST; /* a 1.8 library: its own format */
+#endif
+    if (fapl < 0 || H5Pset_libver_bounds(fapl, v18, v18) < 0 ||
         H5Pset_fapl_core(fapl, estimate, 0) < 0 ||
         H5Pset_file_image_callbacks(fapl, &cb) < 0 ||
         (file = H5Fcreate(iname, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
