@@ -103,7 +103,7 @@ static int on_step(void *ctx, const nn_trainer *t, const nn_step_stats *s, nn_er
         for (int i = 0; i < width; i++)
             bar[i] = i < done ? '#' : '.';
         bar[width] = 0;
-        fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %ld/%ld loss %.4f acc %.2f%% %.0f img/s",
+        fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %ld/%ld loss %.4g acc %.2f%% %.0f img/s",
                 s->epoch + 1, r->epochs, bar, s->batch + 1, s->batches, s->loss,
                 100 * s->acc, s->elapsed > 0 ? s->images / s->elapsed : 0);
         r->last_bar = now;
@@ -120,11 +120,11 @@ static int on_epoch(void *ctx, const nn_trainer *t, const nn_epoch_stats *s, nn_
         return 0;
     char val[64] = "", test[64] = "";
     if (!isnan(s->val_acc))
-        snprintf(val, sizeof val, "  val loss %.4f acc %.2f%%", s->val_loss, 100 * s->val_acc);
+        snprintf(val, sizeof val, "  val loss %.4g acc %.2f%%", s->val_loss, 100 * s->val_acc);
     if (!isnan(s->test_acc))
-        snprintf(test, sizeof test, "  test loss %.4f acc %.2f%%", s->test_loss,
+        snprintf(test, sizeof test, "  test loss %.4g acc %.2f%%", s->test_loss,
                  100 * s->test_acc);
-    fprintf(stderr, "%sepoch %d/%d  train loss %.4f acc %.2f%%%s%s  lr %.3g  %.0f img/s  "
+    fprintf(stderr, "%sepoch %d/%d  train loss %.4g acc %.2f%%%s%s  lr %.3g  %.0f img/s  "
             "%.1f s  data wait %.1f%%\n", r->tty ? "\r\033[K" : "", s->epoch, r->epochs,
             s->train_loss, 100 * s->train_acc, val, test, s->lr, s->images_per_s, s->seconds,
             100 * s->data_wait);
