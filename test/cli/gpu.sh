@@ -2,8 +2,9 @@
 # make check it skips where there is no GPU, or cuDNN or cuBLAS is
 # missing): one epoch of Fashion-MNIST with the same seed (test batches
 # probed, filter snapshots: the weights brought back from the GPU) reaches
-# the same test accuracy within a point, and nn-vis's filters reach the
-# same mean activations within 5%.
+# the same test accuracy within a point, nn-vis's filters reach the same
+# mean activations within 5%, and nn-featmap's spikes, --hist statistics
+# and top images (reduced on the GPU) are the CPU's within 1e-4.
 . test/cli/lib.sh
 bin=${NN_BIN:-bin}
 why=$("${NN_BUILD:-build}/bench" --device cuda 2>&1 >/dev/null)
@@ -46,4 +47,31 @@ check "nn-vis: the GPU's final activations within 5% of the CPU's" \
     awk -F'\t' 'FNR == 1 { next } NR == FNR { f[$1] = $3; next }
                 { d = $3 - f[$1]; if ((d < 0 ? -d : d) > 0.05 * (f[$1] < 0 ? -f[$1] : f[$1])) bad = 1 }
                 END { exit bad }' "$tmp/v-cpu.tsv" "$tmp/v-cuda.tsv"
+# nn-featmap's reductions on the GPU: the spikes of all 64 filters of
+# conv2's relu, the --hist statistics, and the top images of the test split
+for dev in cpu cuda; do
+    { "$bin/nn-featmap" -m "$tmp/cpu.h5" -l 6 --input random:64 --top 64 --device $dev \
+          >"$tmp/top-$dev.tsv" &&
+      "$bin/nn-featmap" -m "$tmp/cpu.h5" -l 8 --input random:64 --hist "$tmp/h-$dev.png" \
+          --device $dev >"$tmp/hist-$dev.tsv" &&
+      "$bin/nn-featmap" -m "$tmp/cpu.h5" -l 6 -d "$tmp/fm.h5" --filter 3 --top-images 5 \
+          --device $dev >"$tmp/ti-$dev.tsv"; } 2>"$tmp/err" ||
+        { fail "nn-featmap --device $dev" "$(cat "$tmp/err")"; exit 1; }
+done
+# column c of each row of GPU file b within 1e-4 (relative) of the CPU file
+# a's row of the same key (column k); both must have the same keys
+near() {
+    awk -F'\t' -v k="$3" -v c="$4" 'FNR == 1 { next } NR == FNR { v[$k] = $c; n++; next }
+        { m++; d = $c - v[$k]; a = v[$k] < 0 ? -v[$k] : v[$k]
+          if (!($k in v) || (d < 0 ? -d : d) > 1e-4 * a + 1e-6) bad = 1 }
+        END { exit bad || n != m || n == 0 }' "$1" "$2"
+}
+check "nn-featmap --top: every filter's mean activation on the GPU within 1e-4 of the CPU's" \
+    near "$tmp/top-cpu.tsv" "$tmp/top-cuda.tsv" 1 2
+check "nn-featmap --hist: each layer's mean on the GPU within 1e-4 of the CPU's" \
+    near "$tmp/hist-cpu.tsv" "$tmp/hist-cuda.tsv" 1 4
+check "nn-featmap --hist: each layer's std on the GPU within 1e-4 of the CPU's" \
+    near "$tmp/hist-cpu.tsv" "$tmp/hist-cuda.tsv" 1 5
+check "nn-featmap --top-images: the 5 best scores of the test split on the GPU within 1e-4" \
+    near "$tmp/ti-cpu.tsv" "$tmp/ti-cuda.tsv" 1 5
 exit $failed
