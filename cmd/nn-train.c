@@ -399,7 +399,9 @@ int main(int argc, char **argv)
     rc = 0;
     goto done;
 fail:
-    fprintf(stderr, "%snn-train: %s\n", r.tty && !quiet ? "\r\033[K" : "", e.msg);
+    /* a failed --log - is said once, by the exit check of standard output */
+    if (!(ferror(stdout) && lc.tsv && strcmp(lc.tsv, "-") == 0))
+        fprintf(stderr, "%snn-train: %s\n", r.tty && !quiet ? "\r\033[K" : "", e.msg);
     rc = 1;
     if (made_plot)
         nn_rmdir_up(lc.plot_dir, made_plot);

@@ -41,6 +41,9 @@ if [ -w /dev/full ]; then
     "$train" --help >/dev/full 2>"$tmp/err"
     check "a failed write to standard output exits 1 with a message" sh -c \
         "test $? = 1 && grep -q 'nn-train: standard output' '$tmp/err'"
+    "$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/full.h5" -e 1 --log - >/dev/full 2>"$tmp/err"
+    check "a failed --log - exits 1 with one line about standard output" sh -c \
+        "test $? = 1 && test \$(wc -l <'$tmp/err') = 1 && grep -q 'nn-train: standard output' '$tmp/err'"
 fi
 for o in foo adam:foo=1; do
     "$train" -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --optim $o >/dev/null 2>"$tmp/err"
