@@ -168,6 +168,19 @@ static int upload_state(nn_cuda_model *cm, const nn_optim *o, nn_error *e)
     return 0;
 }
 
+// One launch of o's update over the values [off, off + n) (n 0: none).
+static int update_run(nn_cuda_model *cm, const nn_optim *o, int ns, size_t off, size_t n,
+                      float lr, nn_error *e)
+{
+    if (n == 0)
+        return 0;
+    float *slots[2] = {NULL, NULL};
+    for (int s = 0; s < ns; s++)
+        slots[s] = cm->state + (size_t)s * cm->m->nvalues + off;
+    return nn_cuda_optim_update(cm->g, o, cm->values + off, cm->grads + off, slots, n, lr,
+                                o->step, e);
+}
+
 extern "C" int nn_cuda_model_step(nn_cuda_model *cm, nn_optim *o, float lr, nn_error *e)
 {
     nn_model *m = cm->m;
@@ -177,21 +190,28 @@ extern "C" int nn_cuda_model_step(nn_cuda_model *cm, nn_optim *o, float lr, nn_e
     if (ns > 0 && !cm->state && upload_state(cm, o, e) < 0)
         return nn_fail_within(e, "the %s state on the GPU: ", nn_optim_name(o->kind));
     o->step++;
+    // The update is element by element, and a parameter's gradient and
+    // slots sit at its value's offset (lib/model.c lays the blocks out so):
+    // adjacent trainable parameters are one launch; a buffer between them
+    // (batch norm's running statistics) starts another.
+    size_t start = 0, len = 0; // the run not yet updated
     for (int i = 0; i < m->nlayers; i++)
         for (int j = 0; j < m->layers[i].nparam; j++) {
-            nn_param *p = &m->layers[i].param[j];
+            const nn_param *p = &m->layers[i].param[j];
+            size_t off = (size_t)(p->value - m->values);
             if (!p->grad)
                 continue;
-            size_t off = (size_t)(p->value - m->values);
-            float *slots[2] = {NULL, NULL};
-            for (int s = 0; s < ns; s++)
-                slots[s] = cm->state + (size_t)s * m->nvalues + off;
-            if (nn_cuda_optim_update(cm->g, o, cm->values + off,
-                                     cm->grads + (p->grad - m->grads), slots, p->size, lr,
-                                     o->step, e) < 0)
+            if (p->grad - m->grads != (ptrdiff_t)off)
+                return nn_fail(e, "internal error: a gradient away from its value's offset");
+            if (len && off == start + len) {
+                len += p->size;
+                continue;
+            }
+            if (update_run(cm, o, ns, start, len, lr, e) < 0)
                 return -1;
+            start = off, len = p->size;
         }
-    return 0;
+    return update_run(cm, o, ns, start, len, lr, e);
 }
 
 extern "C" int nn_cuda_model_download(nn_cuda_model *cm, nn_optim *o, nn_error *e)
