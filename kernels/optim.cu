@@ -1,6 +1,7 @@
-// optim.cu - the optimizers' update on the GPU: one launch per tensor, the
-// formulas of lib/optim.c value by value, with the same scalars
-// (nn_optim_coeffs_of computes them on the host).
+// optim.cu - the optimizers' update on the GPU: one launch per range of
+// values (model.cu joins adjacent tensors into one), the formulas of
+// lib/optim.c value by value, with the same scalars (nn_optim_coeffs_of
+// computes them on the host).
 #include "cuda_impl.h"
 
 __global__ void optim_update(int kind, nn_optim_coeffs c, float *w, const float *g, float *s0,
