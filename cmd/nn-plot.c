@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 static const char *usage_text =
@@ -186,12 +187,20 @@ static int other_end(const nn_series *s, int n, nn_chart *c, int hi, nn_error *e
     return nn_fail(e, "--ymax %g: no value to draw lies below it; give --ymin too", c->ymax);
 }
 
+/* The file of an argument: FILE of LABEL=FILE, unless the whole argument
+ * names a file (lr=0.01.tsv). */
+static const char *arg_path(const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    return eq && access(arg, F_OK) != 0 ? eq + 1 : arg;
+}
+
 /* The legend name of a file argument: LABEL of LABEL=FILE, else the file
  * name without directory and .tsv (malloc'd); *path gets the file. */
 static char *file_label(const char *arg, const char **path)
 {
     const char *eq = strchr(arg, '=');
-    if (eq) {
+    if (eq && arg_path(arg) != arg) {
         *path = eq + 1;
         return strndup(arg, (size_t)(eq - arg));
     }
@@ -266,12 +275,16 @@ int main(int argc, char **argv)
         return usage_error("--ymin %s: a log y axis (--logy) needs it above 0", ymin);
     if (chart.logy && ymax && chart.ymax <= 0)
         return usage_error("--ymax %s: a log y axis (--logy) needs it above 0", ymax);
-    for (int i = optind; i < argc; i++) {
-        const char *path = strchr(argv[i], '=') ? strchr(argv[i], '=') + 1 : argv[i];
-        const nn_file_use files[] = {{"TSV", path, 0}, {"-o", out, 1}};
-        if (nn_distinct_files(PROG, files, 2))
-            return 2;
-    }
+    nn_file_use *files = malloc((size_t)(argc - optind + 1) * sizeof *files);
+    if (!files)
+        return fprintf(stderr, "nn-plot: out of memory\n"), 1;
+    files[0] = (nn_file_use){"-o", out, 1};
+    for (int i = optind; i < argc; i++)
+        files[i - optind + 1] = (nn_file_use){"TSV", arg_path(argv[i]), 0};
+    int distinct = nn_distinct_files(PROG, files, argc - optind + 1);
+    free(files);
+    if (distinct)
+        return 2;
     nn_error e = {0};
     if (nn_check_output(out, &e) < 0) {
         fprintf(stderr, "nn-plot: %s\n", e.msg);

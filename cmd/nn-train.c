@@ -131,6 +131,22 @@ static int on_epoch(void *ctx, const nn_trainer *t, const nn_epoch_stats *s, nn_
     return 0;
 }
 
+/* Removes the --plot and --logdir directories this run made (made_*: the
+ * first of each it made, NULL: none) while they are empty. */
+static void undo_dirs(const nn_train_log_cfg *lc, const char *made_plot, const char *made_logs)
+{
+    if (made_plot)
+        nn_rmdir_up(lc->plot_dir, made_plot);
+    if (made_logs) {
+        char sub[4096];
+        for (int k = 0; k < 2; k++) {
+            snprintf(sub, sizeof sub, "%s/%s", lc->logdir, k ? "test" : "train");
+            nn_rmdir_up(sub, sub);
+        }
+        nn_rmdir_up(lc->logdir, made_logs);
+    }
+}
+
 /* Every file the run will write can be created, and the --plot and
  * --logdir directories exist: checked before any work. search_png: the
  * search's chart (NULL: not a search, which writes no logs or charts). */
@@ -215,8 +231,13 @@ int main(int argc, char **argv)
                                   : "-a ARCH.nn, -d DATA.h5 and -o OUTPUT are required");
     if (resume && arch)
         return usage_error("--resume takes the architecture from %s; drop -a %s", resume, arch);
-    if (out && strcmp(out, "-") == 0)
-        return usage_error("-o -: %s; name a file", sc.trials
+    struct stat so, sf; /* -o /dev/stdout or a pipe is -o - */
+    if (out && (strcmp(out, "-") == 0 ||
+                (stat(out, &sf) == 0 &&
+                 (S_ISFIFO(sf.st_mode) || S_ISSOCK(sf.st_mode) ||
+                  (fstat(STDOUT_FILENO, &so) == 0 && so.st_dev == sf.st_dev &&
+                   so.st_ino == sf.st_ino)))))
+        return usage_error("-o %s: %s; name a file", out, sc.trials
                                ? "--search draws its chart beside the results"
                                : "the model is written after every epoch");
     /* -o may name the checkpoint it resumes (as it does when left out) */
@@ -264,6 +285,7 @@ int main(int argc, char **argv)
     char *made_logs = lc.logdir && !sc.trials ? nn_missing_prefix(lc.logdir) : NULL;
     if (check_outputs(out ? out : resume, fpath, &lc, &e) < 0) {
         fprintf(stderr, "nn-train: %s\n", e.msg);
+        undo_dirs(&lc, made_plot, made_logs);
         free(fpath), free(made_plot), free(made_logs);
         return 1;
     }
@@ -403,16 +425,7 @@ fail:
     if (!(ferror(stdout) && lc.tsv && strcmp(lc.tsv, "-") == 0))
         fprintf(stderr, "%snn-train: %s\n", r.tty && !quiet ? "\r\033[K" : "", e.msg);
     rc = 1;
-    if (made_plot)
-        nn_rmdir_up(lc.plot_dir, made_plot);
-    if (made_logs) {
-        char sub[4096];
-        for (int k = 0; k < 2; k++) {
-            snprintf(sub, sizeof sub, "%s/%s", lc.logdir, k ? "test" : "train");
-            nn_rmdir_up(sub, sub);
-        }
-        nn_rmdir_up(lc.logdir, made_logs);
-    }
+    undo_dirs(&lc, made_plot, made_logs);
 done:
     free(made_plot), free(made_logs);
     nn_train_log_close(r.log, NULL, NULL);

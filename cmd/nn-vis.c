@@ -238,9 +238,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "nn-vis: %s: %s\n", model, e.msg);
         goto done;
     }
-    if (file_layer >= 0 && layer != file_layer) {
-        fprintf(stderr, "nn-vis: %s ranks the filters of layer %d; -l %s is layer %d (leave "
-                "-l out to take the file's)\n", from, file_layer, layer_text, layer);
+    /* a conv and the layers after it that keep its channels share filters */
+    if (file_layer >= 0 && layer != file_layer &&
+        (file_layer >= m->nlayers ||
+         nn_filter_source(m, layer) != nn_filter_source(m, file_layer))) {
+        fprintf(stderr, "nn-vis: %s ranks the filters of layer %d; -l %s is layer %d, whose "
+                "filters are others (leave -l out to take the file's)\n", from, file_layer,
+                layer_text, layer);
         goto done;
     }
     if (weights) {

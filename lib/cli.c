@@ -107,8 +107,9 @@ int nn_same_file(const char *a, const char *b)
 {
     struct stat sa, sb;
     int ha = stat(a, &sa) == 0, hb = stat(b, &sb) == 0;
-    if (ha && hb)
-        return S_ISREG(sa.st_mode) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    if (ha && hb) /* a pipe too: two outputs into one would interleave */
+        return (S_ISREG(sa.st_mode) || S_ISFIFO(sa.st_mode) || S_ISSOCK(sa.st_mode)) &&
+               sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     if (ha || hb) /* one exists, the other does not */
         return 0;
     if (strcmp(a, b) == 0)

@@ -68,6 +68,10 @@ nn_model *nn_model_resized(const nn_model *m, int last, nn_dims in, nn_error *e)
             if (p[0] == ':' && p[1] == ' ')
                 why = p + 2;
         }
+        /* nor the parser's advice for architecture files ("; use pad=same ...") */
+        char *advice = strstr(sub.msg, "; use ");
+        if (advice && advice > why)
+            *advice = 0;
         nn_fail(e, "the network does not take %dx%d inputs (%s)", in.h, in.w, why);
         return NULL;
     }

@@ -1532,12 +1532,13 @@ int nn_real_option(const char *prog, const char *name, const char *s, double min
 /* The option getopt_long returned as c (li: its index in lo, or -1 for a
  * short one) as the user names it: "--size" or "-b"; buf holds it. */
 const char *nn_option_name(int c, int li, const struct option *lo, char buf[32]);
-/* 1 when paths a and b name the same regular file, existing or to be
- * made: the same inode, or the same name in the same directory. Devices
- * and FIFOs (which outputs may share) never count. */
+/* 1 when paths a and b name the same file, existing or to be made: the
+ * same inode (a regular file, a FIFO or a socket), or the same name in the
+ * same directory. Devices (which outputs may share: /dev/null) never
+ * count. */
 int nn_same_file(const char *a, const char *b);
 /* The files of a command line: none written by two outputs or over an
- * input it reads (devices, FIFOs, NULL and "-" aside), and no two inputs
+ * input it reads (devices, NULL and "-" aside), and no two inputs
  * from standard input ("-"). 0, or a usage error naming the two options
  * ("-o x.h5 would overwrite the -d file it reads"). */
 typedef struct nn_file_use {

@@ -303,17 +303,29 @@ char *nn_missing_prefix(const char *dir)
     return p;
 }
 
+/* p without its trailing slashes (but "/" stays). */
+static void trim_slashes(char *p)
+{
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = 0;
+}
+
 void nn_rmdir_up(const char *dir, const char *top)
 {
-    size_t n = strlen(top);
-    char *p = strdup(dir);
-    while (p && strlen(p) >= n && rmdir(p) == 0) {
-        char *slash = strrchr(p, '/');
-        if (!slash || strlen(p) == n)
-            break;
-        *slash = 0;
+    char *p = strdup(dir), *t = strdup(top);
+    if (p && t) {
+        trim_slashes(p), trim_slashes(t);
+        size_t n = strlen(t);
+        while (strlen(p) >= n && rmdir(p) == 0 && strlen(p) > n) {
+            char *slash = strrchr(p, '/');
+            if (!slash)
+                break;
+            *slash = 0;
+            trim_slashes(p); /* "a//b": the parent is "a" */
+        }
     }
-    free(p);
+    free(p), free(t);
 }
 
 static const char *stdout_prog = "nn";

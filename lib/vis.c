@@ -384,6 +384,16 @@ int nn_vis_run(const nn_model *m, int layer, const int *filters, int n,
         return nn_fail(e, "the last scale would be %dx%d pixels; use a smaller --size, "
                        "factor or fewer upscaling steps", last, last);
     }
+    nn_dims first = {m->input.c, sizes[0], sizes[0]};
+    nn_model *r0 = nn_model_resized(m, layer, first, e);
+    if (!r0) { /* the scales only grow: a first that does not fit is too small */
+        size_t l = strlen(e->msg);
+        if (strstr(e->msg, "does not take"))
+            snprintf(e->msg + l, sizeof e->msg - l, "; start from larger images (--size)");
+        free(sizes);
+        return -1;
+    }
+    nn_model_free(r0);
     int batch = c->batch;
     if (batch < 1) { /* as many as fit in about 1 GiB at the final size */
         nn_dims fin = {m->input.c, sizes[nscales - 1], sizes[nscales - 1]};
@@ -575,10 +585,11 @@ int nn_filters_read(const char *path, int k, int **filters, int *n, int *layer,
         return -1;
     int rc = 0, cnt;
     int *v = NULL;
-    for (size_t i = 0; i < (size_t)a->n * a->c; i++)
-        if (!isfinite(a->means[i])) {
-            nn_fail(e, "%s: mean %zu of the activation file is %g; its filters cannot be "
-                    "ranked", name, i, a->means[i]);
+    for (size_t i = 0; a->ntop < 1 && i < (size_t)a->n * a->c; i++)
+        if (!isfinite(a->means[i])) { /* ranked here: every mean must be a number */
+            nn_fail(e, "%s: the mean of filter %zu for input %zu is %g, and the file has no "
+                    "--top list; its filters cannot be ranked", name, i % (size_t)a->c,
+                    i / (size_t)a->c, a->means[i]);
             nn_acts_free(a);
             return -1;
         }

@@ -509,11 +509,18 @@ static void test_filter_lists(void)
     CHECK(n == 3 && f[0] == 1 && f[1] == 3 && f[2] == 2);
     free(f);
 
-    TEST("filters: an activation file with a NaN mean is an error naming the file");
+    TEST("filters: a NaN mean is an error naming the file when the means rank the filters, "
+         "not when the file has its --top list");
     means[6] = NAN;
     CHECK(nn_acts_save(&a, path, &e) == 0);
     CHECK_MSG(nn_filters_read(path, 3, &f, &n, &layer, &e) < 0 && strstr(e.msg, "a.h5") &&
                   strstr(e.msg, "nan"), "%s", e.msg);
+    a.top = top, a.ntop = 2;
+    CHECK(nn_acts_save(&a, path, &e) == 0);
+    CHECK_MSG(nn_filters_read(path, 0, &f, &n, &layer, &e) == 0 && n == 2 && f[0] == 3,
+              "%s", e.msg);
+    if (n == 2)
+        free(f);
 
     TEST("filters: a file with no indices is an error");
     snprintf(path, sizeof path, "%s/bad.tsv", dir);

@@ -221,8 +221,10 @@ err nn-vis "--size 0 names the option and range" 2 "^nn-vis: --size: '0' is not 
 err nn-vis "--steps -1 names the option and range" 2 "^nn-vis: --steps: '-1' is not a whole number >= 0" -m m.h5 -l 4 -f 0 -o x.png --steps -1
 err nn-vis "--cols -1 names the option and range" 2 "^nn-vis: --cols: '-1' is not a whole number >= 0" -m m.h5 -l 4 -f 0 -o x.png --cols -1
 err nn-vis "--upscaling-steps 1000 (sizes past int) says the last scale is too large" 1 "the last scale would be over 10^9 pixels wide" -m m.h5 -l 4 -f 0 -o x.png --size 28 --upscaling-steps 1000
-err nn-vis "--filters-from a file of another layer than -l" 1 "acts.h5 ranks the filters of layer 4; -l 3 is layer 3" -m m.h5 -l 3 --filters-from acts.h5 -o x.png
-err nn-vis "a size the network cannot take names the layer type, not the parser's line" 1 "layer 4: the network does not take 1x1 inputs (maxpool: a 2x2 window does not fit" -m m.h5 -l 4 -f 1 -o x.png --size 1 --upscaling-steps 1
+err nn-vis "--filters-from a file of a layer with other filters than -l's" 1 "acts.h5 ranks the filters of layer 4; -l 0 is layer 0, whose filters are others" -m m.h5 -l 0 --filters-from acts.h5 -o x.png
+check "nn-vis --filters-from a relu's file draws at its conv (the same filters)" \
+    "$NN_BIN/nn-vis" -q -m m.h5 -l 3 --filters-from acts.h5 -o same-filters.png $FAST
+err nn-vis "a size the network cannot take names the layer type, not the parser's line" 1 "layer 4: the network does not take 1x1 inputs (maxpool: a 2x2 window does not fit the 1x1 input); start from larger images (--size)$" -m m.h5 -l 4 -f 1 -o x.png --size 1 --upscaling-steps 1
 err nn-vis "--upscaling-factor 0.5 names the option and range" 2 "^nn-vis: --upscaling-factor: '0.5' is not a number >= 1" -m m.h5 -l 4 -f 0 -o x.png --upscaling-factor 0.5
 err nn-vis "a missing value names the option" 2 "^nn-vis: option '--size' needs a value" -m m.h5 -l 4 -f 0 -o x.png --size
 err nn-vis "a missing model file" 1 "missing.h5" -m missing.h5 -l 4 -f 0 -o x.png

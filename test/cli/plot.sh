@@ -22,6 +22,13 @@ cp a.tsv a-copy.tsv
 check "-o naming a table it reads is a usage error (exit 2); the table stays" sh -c \
     "test $? = 2 && grep -q -- '-o a.tsv would overwrite the TSV file it reads' err && cmp -s a.tsv a-copy.tsv"
 
+cp a.tsv 'lr=0.01.tsv'
+check "a table whose name holds '=' (lr=0.01.tsv) is a file, not LABEL=FILE" \
+    "$P" -o eq.png -y train_loss 'lr=0.01.tsv'
+"$P" -o two.png -y train_loss - - <a.tsv >/dev/null 2>err
+check "two tables from standard input is a usage error (exit 2)" sh -c \
+    "test $? = 2 && grep -q 'both read standard input' err && test ! -e two.png"
+
 name="a table on stdin, a log y axis"
 if "$P" -o d.png -y train_loss --logy - <a.tsv 2>err && "$T" --info d.png | grep -q '^png '; then
     pass "$name"

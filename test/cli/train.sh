@@ -81,14 +81,21 @@ same "-o - is a usage error (the model is written every epoch)" "-o -: the model
     -a "$tmp/net.nn" -d "$tmp/same.h5" -o -
 same "--search -o - is a usage error (its chart goes beside the results)" "-o -: --search" \
     --search 2 --val 0.2 -a "$tmp/net.nn" -d "$tmp/same.h5" -o -
+{ "$train" $T -a "$tmp/net.nn" -d "$tmp/same.h5" -o /dev/stdout 2>"$tmp/err"; echo $? >"$tmp/rc"; } | cat >/dev/null
+check "-o /dev/stdout into a pipe is -o - (a usage error)" sh -c \
+    "test \$(cat '$tmp/rc') = 2 && grep -q -- '-o /dev/stdout: the model is written' '$tmp/err'"
 check "no file was made by those refusals" test ! -e "$tmp/new.h5" -a ! -e "$tmp/x.h5"
 printf 'input 1x12x12\nbogus\n' >"$tmp/bad.nn"
 mkdir -p "$tmp/keep"
 "$train" $T -a "$tmp/bad.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --plot "$tmp/nd1/sub" \
     --logdir "$tmp/nd2/x" >/dev/null 2>"$tmp/err"
 "$train" $T -a "$tmp/bad.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --plot "$tmp/keep/sub" >/dev/null 2>>"$tmp/err"
+"$train" $T -a "$tmp/bad.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --plot "$tmp/nd3//sub/" >/dev/null 2>>"$tmp/err"
+"$train" $T -a "$tmp/net.nn" -d "$tmp/d.h5" -o "$tmp/x.h5" --plot "$tmp/nd4/sub" \
+    --logdir "$tmp/net.nn/tb" >/dev/null 2>>"$tmp/err"
 check "a run that fails before training removes the --plot and --logdir directories it made" \
-    sh -c "grep -q \"unknown layer 'bogus'\" '$tmp/err' && test ! -e '$tmp/nd1' -a ! -e '$tmp/nd2' \
+    sh -c "grep -q \"unknown layer 'bogus'\" '$tmp/err' && grep -q 'net.nn/tb: cannot create' '$tmp/err' &&
+           test ! -e '$tmp/nd1' -a ! -e '$tmp/nd2' -a ! -e '$tmp/nd3' -a ! -e '$tmp/nd4' \
            -a -d '$tmp/keep' -a ! -e '$tmp/keep/sub'"
 same "-a - and -d - is a usage error (one input from stdin)" "-a - and -d - both read standard input" \
     -a - -d - -o "$tmp/x.h5"
