@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char usage_text[] =
@@ -69,12 +68,6 @@ static int should_stop(void *ctx) { return (void)ctx, got_signal != 0; }
 #define PROG "nn-train"
 #define usage_error(...) nn_usage_error(PROG, __VA_ARGS__)
 
-/* Whether optimizer kind uses --momentum. */
-static int takes_momentum(nn_optim_kind k)
-{
-    return k == NN_OPT_MOMENTUM || k == NN_OPT_NESTEROV || k == NN_OPT_RMSPROP;
-}
-
 static int range(const char *opt, const char *s, float *lo, float *hi)
 {
     char *end, *end2;
@@ -131,31 +124,16 @@ static int on_epoch(void *ctx, const nn_trainer *t, const nn_epoch_stats *s, nn_
     return 0;
 }
 
-/* Removes the --plot and --logdir directories this run made (made_*: the
- * first of each it made, NULL: none) while they are empty. */
-static void undo_dirs(const nn_train_log_cfg *lc, const char *made_plot, const char *made_logs)
-{
-    if (made_plot)
-        nn_rmdir_up(lc->plot_dir, made_plot);
-    if (made_logs) {
-        char sub[4096];
-        for (int k = 0; k < 2; k++) {
-            snprintf(sub, sizeof sub, "%s/%s", lc->logdir, k ? "test" : "train");
-            nn_rmdir_up(sub, sub);
-        }
-        nn_rmdir_up(lc->logdir, made_logs);
-    }
-}
-
 /* Every file the run will write can be created, and the --plot and
  * --logdir directories exist: checked before any work. search_png: the
  * search's chart (NULL: not a search, which writes no logs or charts). */
 static int check_outputs(const char *model, const char *search_png,
-                         const nn_train_log_cfg *lc, nn_error *e)
+                         const nn_train_log_cfg *lc, nn_made_dirs *made, nn_error *e)
 {
     if (nn_check_output(model, e) < 0)
         return -1;
-    return search_png ? nn_check_output(search_png, e) : nn_train_log_prepare(lc, model, e);
+    return search_png ? nn_check_output(search_png, e)
+                      : nn_train_log_prepare(lc, model, made, e);
 }
 
 int main(int argc, char **argv)
@@ -170,7 +148,8 @@ int main(int argc, char **argv)
     int threads = 0, quiet = 0, verbose = 0, c;
     double v, lr = NAN, momentum = NAN, wd = NAN;
     /* with --resume, the checkpoint's settings unless given here */
-    int set_epochs = 0, set_batch = 0, set_seed = 0, set_val = 0, set_limit = 0, set_optim = 0;
+    unsigned given = 0;
+    int set_optim = 0;
     opterr = 0;
     int li;
     long n;
@@ -185,21 +164,21 @@ int main(int argc, char **argv)
         case 'a': arch = optarg; break;
         case 'd': data = optarg; break;
         case 'o': out = optarg; break;
-        case 'e': if (nn_whole_option(PROG, name, optarg, 1, 1000000, &n)) return 2; cfg.epochs = (int)n, set_epochs = 1; break;
-        case 'b': if (nn_whole_option(PROG, name, optarg, 1, 1000000, &n)) return 2; cfg.batch = (int)n, set_batch = 1; break;
+        case 'e': if (nn_whole_option(PROG, name, optarg, 1, 1000000, &n)) return 2; cfg.epochs = (int)n, given |= NN_GIVEN_EPOCHS; break;
+        case 'b': if (nn_whole_option(PROG, name, optarg, 1, 1000000, &n)) return 2; cfg.batch = (int)n, given |= NN_GIVEN_BATCH; break;
         case O_OPTIM: optim = optarg, set_optim = 1; break;
         case O_LR: if (nn_real_option(PROG, name, optarg, 0, 0, 1e30, &lr)) return 2; break;
         case O_MOMENTUM: if (nn_real_option(PROG, name, optarg, 0, 0, 0.999999, &momentum)) return 2; break;
         case O_WD: if (nn_real_option(PROG, name, optarg, 0, 0, 1e6, &wd)) return 2; break;
         case O_SCHEDULE: sched = optarg; break;
-        case O_VAL: if (nn_real_option(PROG, name, optarg, 0, 0, 0.99, &v)) return 2; cfg.val = (float)v, set_val = 1; break;
-        case O_LIMIT: if (nn_whole_option(PROG, name, optarg, 1, 1000000000000, &n)) return 2; cfg.train_limit = (long)n, set_limit = 1; break;
+        case O_VAL: if (nn_real_option(PROG, name, optarg, 0, 0, 0.99, &v)) return 2; cfg.val = (float)v, given |= NN_GIVEN_VAL; break;
+        case O_LIMIT: if (nn_whole_option(PROG, name, optarg, 1, 1000000000000, &n)) return 2; cfg.train_limit = (long)n, given |= NN_GIVEN_LIMIT; break;
         case O_MEAN: cfg.mean_subtract = 1; break;
         case O_AUGMENT: cfg.augment = 1; break;
         case O_TEST: cfg.eval_test = 1; break;
         case O_SEED: {
             char *end;
-            cfg.seed = strtoull(optarg, &end, 10), set_seed = 1;
+            cfg.seed = strtoull(optarg, &end, 10), given |= NN_GIVEN_SEED;
             if (end == optarg || *end || *optarg == '-')
                 return usage_error("--seed: '%s' is not a whole number >= 0", optarg);
             break;
@@ -231,12 +210,7 @@ int main(int argc, char **argv)
                                   : "-a ARCH.nn, -d DATA.h5 and -o OUTPUT are required");
     if (resume && arch)
         return usage_error("--resume takes the architecture from %s; drop -a %s", resume, arch);
-    struct stat so, sf; /* -o /dev/stdout or a pipe is -o - */
-    if (out && (strcmp(out, "-") == 0 ||
-                (stat(out, &sf) == 0 &&
-                 (S_ISFIFO(sf.st_mode) || S_ISSOCK(sf.st_mode) ||
-                  (fstat(STDOUT_FILENO, &so) == 0 && so.st_dev == sf.st_dev &&
-                   so.st_ino == sf.st_ino)))))
+    if (out && nn_is_stream(out))
         return usage_error("-o %s: %s; name a file", out, sc.trials
                                ? "--search draws its chart beside the results"
                                : "the model is written after every epoch");
@@ -259,7 +233,7 @@ int main(int argc, char **argv)
     nn_optim want;
     if (nn_optim_parse(&want, optim, &e) < 0)
         return usage_error("--optim: %s", e.msg);
-    if (!isnan(momentum) && (set_optim || !resume) && !takes_momentum(want.kind))
+    if (!isnan(momentum) && (set_optim || !resume) && !nn_optim_has_momentum(want.kind))
         return usage_error("--momentum goes with --optim momentum, nesterov or rmsprop, not %s",
                            nn_optim_name(want.kind));
     nn_device dev;
@@ -267,26 +241,17 @@ int main(int argc, char **argv)
     if (drc)
         return drc;
 
-    /* every output can be written, before any work */
+    /* every output can be written, before any work; the directories made
+     * for them are removed again if the run fails before writing there */
     int rc = 1;
     char *fpath = NULL;
-    if (sc.trials) { /* RESULTS.tsv -> RESULTS.png */
-        size_t n = strlen(out);
-        if (!(fpath = malloc(n + 8)))
-            return fprintf(stderr, "nn-train: out of memory\n"), 1;
-        strcpy(fpath, out);
-        if (n > 4 && strcmp(fpath + n - 4, ".tsv") == 0)
-            fpath[n - 4] = 0;
-        strcat(fpath, ".png");
-    }
-    /* the directories this run makes, removed again if it fails before it
-     * writes anything into them */
-    char *made_plot = lc.plot_dir && !sc.trials ? nn_missing_prefix(lc.plot_dir) : NULL;
-    char *made_logs = lc.logdir && !sc.trials ? nn_missing_prefix(lc.logdir) : NULL;
-    if (check_outputs(out ? out : resume, fpath, &lc, &e) < 0) {
+    nn_made_dirs made = {0};
+    if (sc.trials && !(fpath = nn_search_png_path(out)))
+        return fprintf(stderr, "nn-train: out of memory\n"), 1;
+    if (check_outputs(out ? out : resume, fpath, &lc, &made, &e) < 0) {
         fprintf(stderr, "nn-train: %s\n", e.msg);
-        undo_dirs(&lc, made_plot, made_logs);
-        free(fpath), free(made_plot), free(made_logs);
+        nn_train_log_unprepare(&lc, &made);
+        free(fpath);
         return 1;
     }
     nn_set_threads(threads);
@@ -305,31 +270,9 @@ int main(int argc, char **argv)
     if (!d)
         goto fail;
     if (resume) {
-        if (!(m = nn_model_load(resume, &o, &e)))
+        if (!(m = nn_train_resume_load(resume, d, data, given, set_optim ? &want : NULL, &o,
+                                       &cfg, &e)))
             goto fail;
-        if (!m->train_state || !o.nvalues) {
-            nn_fail(&e, "%s has no %s; it was not written by nn-train", resume,
-                    m->train_state ? "optimizer state" : "training state");
-            goto fail;
-        }
-        if (nn_train_check_fit(m, resume, d, data, &e) < 0)
-            goto fail;
-        nn_train_cfg saved = cfg;
-        if (nn_train_state_settings(m->train_state, &cfg, &e) < 0) {
-            nn_fail_within(&e, "%s: ", resume);
-            goto fail;
-        }
-        if (set_epochs) cfg.epochs = saved.epochs;
-        if (set_batch) cfg.batch = saved.batch;
-        if (set_seed) cfg.seed = saved.seed;
-        if (set_val) cfg.val = saved.val;
-        if (set_limit) cfg.train_limit = saved.train_limit;
-        cfg.augment |= saved.augment, cfg.eval_test |= saved.eval_test;
-        if (set_optim && want.kind != o.kind) {
-            nn_fail(&e, "%s was trained with %s; --resume cannot switch to --optim %s",
-                    resume, nn_optim_name(o.kind), optim);
-            goto fail;
-        }
         if (!out)
             out = resume;
     } else {
@@ -354,7 +297,7 @@ int main(int argc, char **argv)
         nn_model_init_params(m, cfg.seed);
     if (!isnan(lr)) o.lr = (float)lr;
     if (!isnan(wd)) o.wd = (float)wd;
-    if (!isnan(momentum) && !takes_momentum(o.kind)) {
+    if (!isnan(momentum) && !nn_optim_has_momentum(o.kind)) {
         nn_fail(&e, "%s was trained with %s, which has no --momentum", resume,
                 nn_optim_name(o.kind));
         goto fail;
@@ -425,9 +368,9 @@ fail:
     if (!(ferror(stdout) && lc.tsv && strcmp(lc.tsv, "-") == 0))
         fprintf(stderr, "%snn-train: %s\n", r.tty && !quiet ? "\r\033[K" : "", e.msg);
     rc = 1;
-    undo_dirs(&lc, made_plot, made_logs);
+    nn_train_log_unprepare(&lc, &made);
 done:
-    free(made_plot), free(made_logs);
+    free(made.plot), free(made.logs);
     nn_train_log_close(r.log, NULL, NULL);
     nn_trainer_free(t);
     nn_cuda_close(gpu);

@@ -47,6 +47,9 @@ int nn_write_file(const char *path, const void *buf, size_t size, nn_error *e);
  * directory exists and is writable, and path is not a directory. Programs
  * check every output before they start working. */
 int nn_check_output(const char *path, nn_error *e);
+/* 1 when path can only be written as a stream, never rewritten or renamed
+ * into: "-", standard output itself (/dev/stdout), a pipe or a socket. */
+int nn_is_stream(const char *path);
 /* mkdir -p: dir and its missing parents; then dir must be a writable
  * directory ("DIR: not a directory" when a file is in the way). */
 int nn_mkdir_p(const char *dir, nn_error *e);
@@ -397,6 +400,7 @@ typedef struct nn_optim {
 int nn_optim_parse(nn_optim *o, const char *text, nn_error *e);
 const char *nn_optim_name(nn_optim_kind kind);
 int nn_optim_slots(nn_optim_kind kind);
+int nn_optim_has_momentum(nn_optim_kind kind); /* momentum, nesterov, rmsprop */
 /* Allocates the state for a model (zeroed); step = 0. */
 int nn_optim_setup(nn_optim *o, const nn_model *m, nn_error *e);
 void nn_optim_free(nn_optim *o);
@@ -987,6 +991,20 @@ int nn_train_check_fit(const nn_model *m, const char *mname,
  * c: epochs, batch, seed, val, train_limit, augment, mean_subtract,
  * eval_test, schedule. */
 int nn_train_state_settings(const char *state, nn_train_cfg *c, nn_error *e);
+/* The settings a command line gave, which win over a checkpoint's. */
+enum {
+    NN_GIVEN_EPOCHS = 1, NN_GIVEN_BATCH = 2, NN_GIVEN_SEED = 4, NN_GIVEN_VAL = 8,
+    NN_GIVEN_LIMIT = 16
+};
+/* Loads checkpoint path to continue training on d (named dname): the
+ * model, written by nn-train (m->train_state and the optimizer's state,
+ * into o); it must fit d. c gets the checkpoint's settings except those
+ * `given` (kept from c); augment and eval_test stay on when either side
+ * has them. want (NULL: none asked for) must be the checkpoint's
+ * optimizer. */
+nn_model *nn_train_resume_load(const char *path, const nn_dataset *d, const char *dname,
+                               unsigned given, const nn_optim *want, nn_optim *o,
+                               nn_train_cfg *c, nn_error *e);
 /* Prepares training of m with o (set up for m) on d: checks the fit, sets
  * the normalisation (mean_subtract) and class names, splits, reserves.
  * When m->train_state is set (a checkpoint), continues where it stopped. */
@@ -1018,10 +1036,19 @@ typedef struct nn_train_log_cfg {
 /* Where the filter snapshots go: PLOT_DIR/filters, or MODEL without .h5
  * and "-filters" (then .gif and .png are added); malloc'd. */
 char *nn_train_filters_path(const char *plot_dir, const char *model);
+/* The directories nn_train_log_prepare made (the first of each chain it
+ * made; NULL: none), so that a run that fails before writing into them
+ * can remove them again (nn_train_log_unprepare, which frees them). */
+typedef struct nn_made_dirs {
+    char *plot, *logs;
+} nn_made_dirs;
 /* Before any work: every file the log will write (for a model saved at
  * `model`) can be created, and the plot and TensorBoard directories exist,
- * made with their parents. */
-int nn_train_log_prepare(const nn_train_log_cfg *c, const char *model, nn_error *e);
+ * made with their parents (noted in made, which may be NULL). */
+int nn_train_log_prepare(const nn_train_log_cfg *c, const char *model, nn_made_dirs *made,
+                         nn_error *e);
+/* Removes the directories of made while they are empty; frees made's. */
+void nn_train_log_unprepare(const nn_train_log_cfg *c, nn_made_dirs *made);
 typedef struct nn_train_log nn_train_log;
 nn_train_log *nn_train_log_open(const nn_train_log_cfg *c, const nn_trainer *t,
                                 nn_error *e);
@@ -1050,6 +1077,9 @@ typedef struct nn_search_cfg {
 
 /* Runs the search; train->stop is honoured (the trials so far are still
  * written; returns 1). */
+/* The chart beside a search's results: RESULTS.tsv -> RESULTS.png (any
+ * other name gets .png added); malloc'd. */
+char *nn_search_png_path(const char *tsv);
 int nn_search(const char *arch_text, const char *arch_file,
               const nn_dataset *d, const nn_optim *base,
               const nn_train_cfg *train, const nn_search_cfg *s, nn_error *e);

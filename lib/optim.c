@@ -55,6 +55,11 @@ int nn_optim_slots(nn_optim_kind kind)
     return (int)kind >= 0 && (int)kind < NOPTIMS ? optims[kind].nslots : 0;
 }
 
+int nn_optim_has_momentum(nn_optim_kind kind)
+{
+    return kind == NN_OPT_MOMENTUM || kind == NN_OPT_NESTEROV || kind == NN_OPT_RMSPROP;
+}
+
 const char *nn_optim_slot_name(nn_optim_kind kind, int i)
 {
     if (i < 0 || i >= nn_optim_slots(kind))

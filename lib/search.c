@@ -189,6 +189,18 @@ static int run_trial(const char *text, const char *file, const nn_dataset *d,
     return rc;
 }
 
+char *nn_search_png_path(const char *tsv)
+{
+    size_t n = strlen(tsv);
+    char *p = malloc(n + 5);
+    if (!p)
+        return NULL;
+    memcpy(p, tsv, n + 1);
+    if (n > 4 && strcmp(p + n - 4, ".tsv") == 0)
+        p[n - 4] = 0;
+    return strcat(p, ".png");
+}
+
 int nn_search(const char *arch_text, const char *arch_file, const nn_dataset *d,
               const nn_optim *base, const nn_train_cfg *train, const nn_search_cfg *s,
               nn_error *e)

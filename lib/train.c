@@ -259,6 +259,38 @@ int nn_train_state_settings(const char *state, nn_train_cfg *c, nn_error *e)
     return 0;
 }
 
+nn_model *nn_train_resume_load(const char *path, const nn_dataset *d, const char *dname,
+                               unsigned given, const nn_optim *want, nn_optim *o,
+                               nn_train_cfg *c, nn_error *e)
+{
+    nn_model *m = nn_model_load(path, o, e);
+    if (!m)
+        return NULL;
+    nn_train_cfg cmd = *c;
+    if (!m->train_state || !o->nvalues) {
+        nn_fail(e, "%s has no %s; it was not written by nn-train", path,
+                m->train_state ? "optimizer state" : "training state");
+    } else if (nn_train_check_fit(m, path, d, dname, e) < 0) {
+    } else if (nn_train_state_settings(m->train_state, c, e) < 0) {
+        nn_fail_within(e, "%s: ", path);
+    } else if (want && want->kind != o->kind) {
+        nn_fail(e, "%s was trained with %s; --resume cannot switch to --optim %s", path,
+                nn_optim_name(o->kind), nn_optim_name(want->kind));
+    } else {
+        if (given & NN_GIVEN_EPOCHS) c->epochs = cmd.epochs;
+        if (given & NN_GIVEN_BATCH) c->batch = cmd.batch;
+        if (given & NN_GIVEN_SEED) c->seed = cmd.seed;
+        if (given & NN_GIVEN_VAL) c->val = cmd.val;
+        if (given & NN_GIVEN_LIMIT) c->train_limit = cmd.train_limit;
+        c->augment |= cmd.augment, c->eval_test |= cmd.eval_test;
+        return m;
+    }
+    nn_model_free(m);
+    nn_optim_free(o);
+    *c = cmd;
+    return NULL;
+}
+
 typedef struct position {
     int epoch, batch_size;
     long batch, step;

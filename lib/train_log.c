@@ -144,8 +144,13 @@ static int check_output2(const char *prefix, const char *suffix, nn_error *e)
     return rc;
 }
 
-int nn_train_log_prepare(const nn_train_log_cfg *c, const char *model, nn_error *e)
+int nn_train_log_prepare(const nn_train_log_cfg *c, const char *model, nn_made_dirs *made,
+                         nn_error *e)
 {
+    if (made) {
+        made->plot = c->plot_dir ? nn_missing_prefix(c->plot_dir) : NULL;
+        made->logs = c->logdir ? nn_missing_prefix(c->logdir) : NULL;
+    }
     if (c->tsv && nn_check_output(c->tsv, e) < 0)
         return -1;
     if (c->plot_dir && (nn_mkdir_p(c->plot_dir, e) < 0 ||
@@ -176,6 +181,24 @@ int nn_train_log_prepare(const nn_train_log_cfg *c, const char *model, nn_error 
             return -1;
     }
     return 0;
+}
+
+void nn_train_log_unprepare(const nn_train_log_cfg *c, nn_made_dirs *made)
+{
+    if (made->plot)
+        nn_rmdir_up(c->plot_dir, made->plot);
+    if (made->logs) {
+        size_t n = strlen(c->logdir) + 8;
+        char *sub = malloc(n);
+        for (int k = 0; sub && k < 2; k++) {
+            snprintf(sub, n, "%s/%s", c->logdir, k ? "test" : "train");
+            nn_rmdir_up(sub, sub);
+        }
+        free(sub);
+        nn_rmdir_up(c->logdir, made->logs);
+    }
+    free(made->plot), free(made->logs);
+    made->plot = made->logs = NULL;
 }
 
 nn_train_log *nn_train_log_open(const nn_train_log_cfg *c, const nn_trainer *t,

@@ -257,6 +257,17 @@ int nn_check_output(const char *path, nn_error *e)
     return rc;
 }
 
+int nn_is_stream(const char *path)
+{
+    struct stat sf, so;
+    if (strcmp(path, "-") == 0)
+        return 1;
+    if (stat(path, &sf) != 0)
+        return 0;
+    return S_ISFIFO(sf.st_mode) || S_ISSOCK(sf.st_mode) ||
+           (fstat(STDOUT_FILENO, &so) == 0 && so.st_dev == sf.st_dev && so.st_ino == sf.st_ino);
+}
+
 int nn_mkdir_p(const char *dir, nn_error *e)
 {
     char *p = strdup(dir);
