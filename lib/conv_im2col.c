@@ -177,18 +177,7 @@ void nn_conv_im2col_backward(const conv_geom *g, const float *wt, const float *x
             if (db)
                 nn_conv_db_sample(g, dy + b * ys, db);
         }
-        if (gw && nt > 1) {
-            size_t m = gb ? nw + g->o : nw;
-#pragma omp for schedule(static)
-            for (size_t i = 0; i < m; i++) {
-                float s = 0;
-                for (int u = 0; u < nt; u++)
-                    s += work[u * stride + cs + i];
-                if (i < nw)
-                    gw[i] += s;
-                else
-                    gb[i - nw] += s;
-            }
-        }
+        if (gw && nt > 1)
+            nn_conv_add_parts(work + cs, nt, stride, nw, g->o, gw, gb);
     }
 }

@@ -62,6 +62,26 @@ static inline void nn_conv_db_sample(const conv_geom *g, const float *dy, float 
     }
 }
 
+/* Called by every thread of a parallel region: gw [nw] and gb [o] (NULL:
+ * no bias) += the sum of the n per-thread blocks parts[u * stride + i]
+ * (nw weight values, then o bias values), block 0 first, so the result
+ * does not depend on how the values are shared among the threads. */
+static inline void nn_conv_add_parts(const float *parts, int n, size_t stride, size_t nw,
+                                     int o, float *gw, float *gb)
+{
+    size_t m = gb ? nw + (size_t)o : nw;
+#pragma omp for schedule(static)
+    for (size_t i = 0; i < m; i++) {
+        float s = 0;
+        for (int u = 0; u < n; u++)
+            s += parts[(size_t)u * stride + i];
+        if (i < nw)
+            gw[i] += s;
+        else
+            gb[i - nw] += s;
+    }
+}
+
 /* ---- stride 1: shifted sums (lib/conv_shift.c) ---- */
 
 /* Floats of p->work each needs for a batch of n on nt threads. */

@@ -606,19 +606,8 @@ void nn_conv_shift_backward(const conv_geom *g, const float *wt, const float *x,
                     dw[i] += HSUM8(dwv + i * 8);
             }
             /* grad += the partial sums, group 0 first */
-            if (gw && G > 1) {
-                size_t m = gb ? nw + g->o : nw;
-#pragma omp for schedule(static)
-                for (size_t i = 0; i < m; i++) {
-                    float s = 0;
-                    for (int u = 0; u < G; u++)
-                        s += parts[u * part + i];
-                    if (i < nw)
-                        gw[i] += s;
-                    else
-                        gb[i - nw] += s;
-                }
-            }
+            if (gw && G > 1)
+                nn_conv_add_parts(parts, G, part, nw, g->o, gw, gb);
         } else {
             /* output channels of dweight per thread, in whole tiles */
             int per_t = (g->o + nt * MR - 1) / (nt * MR) * MR;
