@@ -1,9 +1,9 @@
 /* exec.c - a model run on the CPU or on a GPU behind one interface: what
  * nn-vis, nn-featmap and the trainer need. On the CPU the calls are
  * nn_model's; on a GPU the model lives there (nn_cuda_model: weights,
- * gradients and the optimizer's state stay on the device). The _to/_from
- * calls take and give host buffers (each uploads its input and downloads
- * its result), the _at calls device buffers, and the reductions bring
+ * gradients and the optimizer's state stay on the device). forward_to
+ * takes and gives host buffers (it uploads its input and downloads its
+ * result), the _at calls device buffers, and the reductions bring
  * back only their results. A training batch made in the stage's host
  * slots is on the device already. Nothing is allocated after the first
  * call of a size. nn_exec_sync brings the weights back to the host model
@@ -18,8 +18,6 @@ struct nn_exec {
     nn_cuda *g;            /* NULL: the CPU */
     nn_cuda_model *cm;
     int max_batch;
-    float *dlast, *dx;     /* device: the gradient in, the input gradient out (made
-                              by the first backward_from: training needs neither) */
     float *labels;         /* device: int labels or float targets of a batch */
     float *hlabels;        /* page-locked host copy they go up from (NULL: none) */
     float *out;            /* host: a layer's output */
@@ -37,8 +35,6 @@ void nn_exec_free(nn_exec *x)
     if (x->g) {
         nn_error ignored = {""}; /* queued work may still use what is freed below */
         nn_cuda_sync(x->g, &ignored);
-        nn_cuda_free(x->g, x->dlast);
-        nn_cuda_free(x->g, x->dx);
         nn_cuda_free(x->g, x->labels);
         nn_cuda_host_free(x->g, x->hlabels);
         nn_cuda_free(x->g, x->means);
@@ -47,16 +43,6 @@ void nn_exec_free(nn_exec *x)
     }
     free(x->out);
     free(x);
-}
-
-/* Floats of the largest layer output (or input) for a batch. */
-static size_t largest(const nn_model *m, int n)
-{
-    size_t big = nn_dims_size(m->input);
-    for (int i = 0; i < m->nlayers; i++)
-        if (nn_dims_size(m->layers[i].out) > big)
-            big = nn_dims_size(m->layers[i].out);
-    return big * (size_t)n;
 }
 
 nn_exec *nn_exec_new(nn_model *m, nn_cuda *g, int max_batch, nn_error *e)
@@ -259,28 +245,6 @@ int nn_exec_step(nn_exec *x, nn_optim *o, float lr, nn_error *e)
 int nn_exec_sync(nn_exec *x, nn_optim *o, nn_error *e)
 {
     return x->g ? nn_cuda_model_download(x->cm, o, e) : 0;
-}
-
-int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, int n,
-                          const nn_pass *p, nn_error *e)
-{
-    if (!x->g) {
-        nn_model_backward_from(x->m, from, dlast, dx, n, p);
-        return 0;
-    }
-    size_t nd = nn_dims_size(x->m->layers[from].out) * (size_t)n;
-    size_t nin = nn_dims_size(x->m->input) * (size_t)n;
-    if (fits(x, n, e) < 0)
-        return -1;
-    /* the largest gradient and the input's, for max_batch, once */
-    if ((!x->dlast && !(x->dlast = nn_cuda_alloc(x->g, largest(x->m, x->max_batch), e))) ||
-        (!x->dx &&
-         !(x->dx = nn_cuda_alloc(x->g, nn_dims_size(x->m->input) * (size_t)x->max_batch, e))))
-        return -1;
-    if (nn_cuda_upload(x->g, x->dlast, dlast, nd, e) < 0 ||
-        nn_cuda_model_backward_from(x->cm, from, x->dlast, dx ? x->dx : NULL, n, p, e) < 0)
-        return -1;
-    return dx ? nn_cuda_download(x->g, dx, x->dx, nin, e) : nn_cuda_sync(x->g, e);
 }
 
 const float *nn_exec_logits(nn_exec *x, const float *in, const float *out, int n, nn_error *e)

@@ -1494,16 +1494,13 @@ int nn_cuda_model_download(nn_cuda_model *cm, nn_optim *o, nn_error *e);
 /* A model run on the CPU (g NULL) or on the GPU g (lib/exec.c). With host
  * buffers: forward_to returns layer last's output for n samples (the
  * model's own buffer on the CPU, a copy downloaded from the GPU; NULL on
- * failure), and backward_from writes the input gradient (dx may be NULL).
- * The _at calls and the reductions below keep the work where it runs. m
+ * failure). The _at calls and the reductions below keep the work where it runs. m
  * must outlive it; batches of up to max_batch. */
 typedef struct nn_exec nn_exec;
 nn_exec *nn_exec_new(nn_model *m, nn_cuda *g, int max_batch, nn_error *e);
 void nn_exec_free(nn_exec *x);
 const float *nn_exec_forward_to(nn_exec *x, const float *in, int n, int last,
                                 const nn_pass *p, nn_error *e);
-int nn_exec_backward_from(nn_exec *x, int from, const float *dlast, float *dx, int n,
-                          const nn_pass *p, nn_error *e);
 /* forward_to without the result: it stays where the model runs. */
 int nn_exec_forward(nn_exec *x, const float *in, int n, int last, const nn_pass *p,
                     nn_error *e);
@@ -1517,9 +1514,10 @@ const float *nn_exec_output(nn_exec *x, int layer, int n, nn_error *e);
 int nn_exec_channel_means(nn_exec *x, int layer, int n, float *means, nn_error *e);
 int nn_exec_output_sums(nn_exec *x, int layer, int n, double sums[2], size_t first,
                         size_t stride, float *vals, size_t *nvals, nn_error *e);
-/* As forward_to and backward_from with every buffer where the model runs
- * (device memory on a GPU; made by nn_place_alloc): nothing crosses. The
- * input must stay as it is until the backward has run (as on the CPU). */
+/* As forward_to, and nn_model_backward_from (dx may be NULL), with every
+ * buffer where the model runs (device memory on a GPU; made by
+ * nn_place_alloc): nothing crosses. The input must stay as it is until
+ * the backward has run (as on the CPU). */
 const float *nn_exec_forward_at(nn_exec *x, const float *in, int n, int last,
                                 const nn_pass *p, nn_error *e);
 int nn_exec_backward_at(nn_exec *x, int from, const float *dlast, float *dx, int n,
